@@ -1,0 +1,299 @@
+//! The facade: every use case the shells offer (desktop commands, CLI, later the server API),
+//! each a few lines over the core's operations and the store. Knows nothing of Tauri or axum.
+
+mod demo;
+mod error;
+mod views;
+mod watch;
+
+pub use demo::{DemoOptions, DemoReport};
+pub use error::{AppError, Result};
+pub use views::*;
+pub use watch::StoreWatcher;
+
+use rapport_core::ops::{self, *};
+use rapport_core::*;
+use rapport_store::Store;
+use std::path::{Path, PathBuf};
+
+/// The application: one open store.
+#[derive(Clone, Debug)]
+pub struct App {
+    store: Store,
+}
+
+/// Runs one operation in one write transaction: `$op` gets `&mut ctx` via `$w.ctx`.
+macro_rules! write_op {
+    ($self:ident, |$w:ident| $body:expr) => {{
+        let mut $w = $self.store.begin_write().await?;
+        let (out, plan) = $body;
+        $w.apply(plan).await?;
+        $w.commit().await?;
+        Ok::<_, AppError>(out)
+    }};
+}
+
+impl App {
+    /// The platform's default store location (e.g. `~/.local/share/rapport/rapport.db`).
+    pub fn default_db_path() -> PathBuf {
+        directories::ProjectDirs::from("com", "Rapport", "rapport")
+            .map(|d| d.data_dir().join("rapport.db"))
+            .unwrap_or_else(|| PathBuf::from("rapport.db"))
+    }
+
+    pub async fn open(path: impl AsRef<Path>) -> Result<App> {
+        Ok(App {
+            store: Store::open(path).await?,
+        })
+    }
+
+    pub fn from_store(store: Store) -> App {
+        App { store }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub async fn info(&self) -> Result<AppInfo> {
+        Ok(AppInfo {
+            db_path: self.store.path().display().to_string(),
+            user: self.store.local_user().await?,
+            lead_count: self.store.lead_count().await?,
+            default_region: self
+                .store
+                .meta("region")
+                .await?
+                .unwrap_or_else(|| "US".into()),
+        })
+    }
+
+    // --- leads -------------------------------------------------------------------------
+
+    pub async fn list_leads(&self, offset: i64, limit: i64) -> Result<LeadList> {
+        Ok(LeadList {
+            total: self.store.lead_count().await?,
+            rows: self.store.list_leads(offset, limit).await?,
+        })
+    }
+
+    pub async fn lead(&self, id: Id) -> Result<Lead> {
+        Ok(self.store.lead(id).await?)
+    }
+
+    /// A lead by id, or by exact name when that is unique.
+    pub async fn find_lead(&self, key: &str) -> Result<Lead> {
+        if let Ok(id) = key.parse::<Id>() {
+            return self.lead(id).await;
+        }
+        let mut found = self.store.leads_named(key).await?;
+        match found.len() {
+            1 => Ok(found.remove(0)),
+            0 => Err(Error::not_found("lead", key).into()),
+            n => Err(Error::bad_input(format!("{n} leads are named `{key}`; use the id")).into()),
+        }
+    }
+
+    pub async fn lead_page(&self, id: Id) -> Result<LeadPageView> {
+        let page = self.store.lead_page(id).await?;
+        self.page_view(page).await
+    }
+
+    pub async fn timeline(&self, lead: Id, before: Option<Id>) -> Result<TimelineView> {
+        let page = self
+            .store
+            .timeline(lead, before, rapport_store::TIMELINE_PAGE)
+            .await?;
+        let users = self.store.users().await?;
+        Ok(TimelineView {
+            items: page
+                .items
+                .iter()
+                .map(|a| activity_view(a, &users))
+                .collect(),
+            next_cursor: page.next_cursor.map(|c| c.to_string()),
+        })
+    }
+
+    pub async fn create_lead(&self, input: NewLead) -> Result<Lead> {
+        write_op!(self, |w| ops::create_lead(input, &mut w.ctx)?)
+    }
+
+    pub async fn update_lead(&self, id: Id, patch: LeadPatch) -> Result<Lead> {
+        write_op!(self, |w| {
+            let lead = w.lead(id).await?;
+            ops::update_lead(&lead, patch, &mut w.ctx)?
+        })
+    }
+
+    pub async fn delete_lead(&self, id: Id) -> Result<()> {
+        write_op!(self, |w| ((), ops::delete_lead(&w.lead(id).await?)))
+    }
+
+    // --- contacts ----------------------------------------------------------------------
+
+    pub async fn add_contact(&self, lead: Id, input: NewContact) -> Result<Contact> {
+        write_op!(self, |w| {
+            let lead = w.lead(lead).await?;
+            ops::add_contact(&lead, input, &mut w.ctx)?
+        })
+    }
+
+    pub async fn update_contact(&self, id: Id, patch: ContactPatch) -> Result<Contact> {
+        write_op!(self, |w| {
+            let c = w.contact(id).await?;
+            ops::update_contact(&c, patch, &mut w.ctx)?
+        })
+    }
+
+    pub async fn delete_contact(&self, id: Id) -> Result<()> {
+        write_op!(self, |w| ((), ops::delete_contact(&w.contact(id).await?)))
+    }
+
+    // --- activities --------------------------------------------------------------------
+
+    pub async fn add_activity(&self, lead: Id, input: NewActivity) -> Result<Activity> {
+        write_op!(self, |w| {
+            let lead = w.lead(lead).await?;
+            let contacts = w.contacts_of(lead.id).await?;
+            ops::add_activity(&lead, &contacts, input, &mut w.ctx)?
+        })
+    }
+
+    /// Adds a note and returns it as the UI shows it (with sanitised HTML).
+    pub async fn create_note(
+        &self,
+        lead: Id,
+        title: Option<String>,
+        note: String,
+    ) -> Result<ActivityView> {
+        let input = NewActivity {
+            contact_id: None,
+            activity_at: None,
+            kind: ActivityKind::Note(NoteFields {
+                title,
+                note,
+                pinned: false,
+            }),
+        };
+        let a = self.add_activity(lead, input).await?;
+        Ok(activity_view(&a, &self.store.users().await?))
+    }
+
+    pub async fn update_note(&self, id: Id, patch: NotePatch) -> Result<ActivityView> {
+        let a: Activity = write_op!(self, |w| {
+            let a = w.activity(id).await?;
+            ops::update_note(&a, patch, &mut w.ctx)?
+        })?;
+        Ok(activity_view(&a, &self.store.users().await?))
+    }
+
+    pub async fn delete_activity(&self, id: Id) -> Result<()> {
+        write_op!(self, |w| ((), ops::delete_activity(&w.activity(id).await?)))
+    }
+
+    // --- tasks and opportunities ---------------------------------------------------------
+
+    pub async fn add_task(&self, lead: Id, input: NewTask) -> Result<Task> {
+        write_op!(self, |w| {
+            let lead = w.lead(lead).await?;
+            ops::add_task(&lead, input, &mut w.ctx)?
+        })
+    }
+
+    pub async fn update_task(&self, id: Id, patch: TaskPatch) -> Result<Task> {
+        write_op!(self, |w| {
+            let t = w.task(id).await?;
+            ops::update_task(&t, patch, &mut w.ctx)?
+        })
+    }
+
+    pub async fn set_task_done(&self, id: Id, done: bool) -> Result<Task> {
+        self.update_task(
+            id,
+            TaskPatch {
+                is_complete: Some(done),
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
+    pub async fn tasks(&self, include_done: bool) -> Result<Vec<Task>> {
+        Ok(self.store.tasks(include_done, 10_000).await?)
+    }
+
+    pub async fn add_opportunity(&self, lead: Id, input: NewOpportunity) -> Result<Opportunity> {
+        write_op!(self, |w| {
+            let lead = w.lead(lead).await?;
+            let contacts = w.contacts_of(lead.id).await?;
+            ops::add_opportunity(&lead, &contacts, input, &mut w.ctx)?
+        })
+    }
+
+    pub async fn update_opportunity(&self, id: Id, patch: OpportunityPatch) -> Result<Opportunity> {
+        write_op!(self, |w| {
+            let o = w.opportunity(id).await?;
+            ops::update_opportunity(&o, patch, &mut w.ctx)?
+        })
+    }
+
+    // --- settings ----------------------------------------------------------------------
+
+    pub async fn statuses(&self) -> Result<Vec<LeadStatus>> {
+        Ok(self.store.statuses().await?)
+    }
+
+    pub async fn add_status(&self, label: &str) -> Result<LeadStatus> {
+        write_op!(self, |w| {
+            let existing = w.statuses().await?;
+            ops::add_status(label, &existing, &mut w.ctx)?
+        })
+    }
+
+    pub async fn fields(&self) -> Result<Vec<CustomFieldDef>> {
+        Ok(self.store.fields().await?)
+    }
+
+    pub async fn add_field(
+        &self,
+        name: &str,
+        kind: FieldType,
+        target: FieldTarget,
+        choices: Vec<String>,
+    ) -> Result<CustomFieldDef> {
+        write_op!(self, |w| ops::add_field(
+            name, kind, target, choices, &mut w.ctx
+        )?)
+    }
+
+    pub async fn views(&self) -> Result<Vec<SmartView>> {
+        Ok(self.store.views().await?)
+    }
+
+    pub async fn add_view(&self, name: &str, query: &str, shared: bool) -> Result<SmartView> {
+        write_op!(self, |w| {
+            let existing = w.views().await?;
+            ops::add_view(name, query, shared, &existing, &mut w.ctx)?
+        })
+    }
+
+    pub async fn delete_view(&self, key: &str) -> Result<()> {
+        write_op!(self, |w| ((), ops::delete_view(&w.view(key).await?)))
+    }
+
+    pub async fn set_region(&self, region: &str) -> Result<()> {
+        Ok(self.store.set_region(region).await?)
+    }
+
+    /// Starts watching the store file for writes by other processes (see `StoreWatcher`).
+    pub async fn watch(
+        &self,
+        on_change: impl Fn(i64) + Send + Sync + 'static,
+    ) -> Result<StoreWatcher> {
+        StoreWatcher::start(self.store.clone(), on_change).await
+    }
+}
+
+#[cfg(test)]
+mod tests;

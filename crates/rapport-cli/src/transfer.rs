@@ -1,0 +1,150 @@
+//! Bulk commands: demo data, export and import.
+
+use crate::Out;
+use crate::cli::*;
+use crate::records::parse_time;
+use anyhow::{Context, Result, bail};
+use rapport_app::{App, DemoOptions};
+use rapport_import::{JsonlOptions, export_jsonl, import_jsonl};
+use std::io::{BufReader, BufWriter, IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+pub async fn demo(app: &App, args: DemoArgs, out: Out) -> Result<()> {
+    let now = match &args.now {
+        Some(n) => parse_time("now", n)?,
+        None => chrono::Utc::now(),
+    };
+    let cancel = Arc::new(AtomicBool::new(false));
+    let c = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            c.store(true, Ordering::Relaxed);
+        }
+    });
+    let start = Instant::now();
+    let tty = std::io::stderr().is_terminal() && !out.json;
+    let opts = DemoOptions {
+        leads: args.leads,
+        seed: args.seed,
+        now,
+        chunk: 2000,
+    };
+    let report = app
+        .load_demo(
+            opts,
+            move |done, total| {
+                if tty {
+                    eprint!("\r{done}/{total} leads");
+                }
+            },
+            cancel,
+        )
+        .await?;
+    if tty {
+        eprintln!();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    out.print(
+        &serde_json::json!({ "report": report, "seconds": secs }),
+        || {
+            format!(
+                "{} {} leads ({} records) in {secs:.1}s",
+                if report.cancelled {
+                    "cancelled after"
+                } else {
+                    "loaded"
+                },
+                report.leads,
+                report.records
+            )
+        },
+    );
+    Ok(())
+}
+
+pub async fn export(app: &App, args: ExportArgs, out: Out) -> Result<()> {
+    let Format::Jsonl = args.format;
+    let n = match &args.out {
+        Some(path) => {
+            let f = std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            export_jsonl(app.store(), BufWriter::new(f)).await?
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut lock = BufWriter::new(stdout.lock());
+            let n = export_jsonl(app.store(), &mut lock).await?;
+            lock.flush()?;
+            n
+        }
+    };
+    if args.out.is_some() {
+        out.print(&serde_json::json!({ "leads": n }), || {
+            format!("exported {n} leads")
+        });
+    }
+    Ok(())
+}
+
+pub async fn import(app: &App, args: ImportArgs, out: Out) -> Result<()> {
+    let ext = args
+        .file
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_lowercase();
+    if ext != "jsonl" && ext != "ndjson" {
+        bail!(
+            "{}: only .jsonl files can be imported so far (CSV import is coming)",
+            args.file.display()
+        );
+    }
+    let f = std::fs::File::open(&args.file)
+        .with_context(|| format!("cannot open {}", args.file.display()))?;
+    let opts = JsonlOptions {
+        create_missing: args.create_missing,
+        dry_run: args.dry_run,
+        ..Default::default()
+    };
+    let report = import_jsonl(app.store(), BufReader::new(f), &opts).await?;
+    out.print(&report, || {
+        let mut s = format!(
+            "{} {} leads ({} records), rejected {} lines",
+            if args.dry_run {
+                "would import"
+            } else {
+                "imported"
+            },
+            report.leads,
+            report.records,
+            report.rejected.len()
+        );
+        for r in &report.rejected {
+            s += &format!(
+                "\n  line {}: {}{}",
+                r.line,
+                r.message,
+                r.field
+                    .as_ref()
+                    .map(|f| format!(" (field `{f}`)"))
+                    .unwrap_or_default()
+            );
+        }
+        if !report.created_statuses.is_empty() {
+            s += &format!("\ncreated statuses: {}", report.created_statuses.join(", "));
+        }
+        if !report.created_fields.is_empty() {
+            s += &format!(
+                "\ncreated custom fields: {}",
+                report.created_fields.join(", ")
+            );
+        }
+        s
+    });
+    if !report.rejected.is_empty() && report.leads == 0 {
+        bail!("nothing was imported: every line was rejected");
+    }
+    Ok(())
+}

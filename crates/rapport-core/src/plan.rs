@@ -1,0 +1,192 @@
+//! A plan is what an operation decided to write: whole records with the fields that changed.
+//! The store executes a plan in one transaction (row + field clocks + outbox).
+
+use crate::id::Id;
+use crate::model::*;
+use serde::Serialize;
+
+/// The kinds of record the store keeps, one table each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Entity {
+    Lead,
+    Contact,
+    Activity,
+    Task,
+    Opportunity,
+    LeadStatus,
+    CustomField,
+    SmartView,
+    User,
+}
+
+impl Entity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Entity::Lead => "lead",
+            Entity::Contact => "contact",
+            Entity::Activity => "activity",
+            Entity::Task => "task",
+            Entity::Opportunity => "opportunity",
+            Entity::LeadStatus => "lead_status",
+            Entity::CustomField => "custom_field",
+            Entity::SmartView => "smart_view",
+            Entity::User => "user",
+        }
+    }
+}
+
+/// One record of any kind, owned.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Record {
+    Lead(Lead),
+    Contact(Contact),
+    Activity(Activity),
+    Task(Task),
+    Opportunity(Opportunity),
+    LeadStatus(LeadStatus),
+    CustomField(CustomFieldDef),
+    SmartView(SmartView),
+    User(User),
+}
+
+impl Record {
+    pub fn entity(&self) -> Entity {
+        match self {
+            Record::Lead(_) => Entity::Lead,
+            Record::Contact(_) => Entity::Contact,
+            Record::Activity(_) => Entity::Activity,
+            Record::Task(_) => Entity::Task,
+            Record::Opportunity(_) => Entity::Opportunity,
+            Record::LeadStatus(_) => Entity::LeadStatus,
+            Record::CustomField(_) => Entity::CustomField,
+            Record::SmartView(_) => Entity::SmartView,
+            Record::User(_) => Entity::User,
+        }
+    }
+
+    pub fn id(&self) -> Id {
+        match self {
+            Record::Lead(r) => r.id,
+            Record::Contact(r) => r.id,
+            Record::Activity(r) => r.id,
+            Record::Task(r) => r.id,
+            Record::Opportunity(r) => r.id,
+            Record::LeadStatus(r) => r.id,
+            Record::CustomField(r) => r.id,
+            Record::SmartView(r) => r.id,
+            Record::User(r) => r.id,
+        }
+    }
+
+    /// The lead (partition) this record belongs to; a lead belongs to itself.
+    pub fn lead_id(&self) -> Option<Id> {
+        match self {
+            Record::Lead(r) => Some(r.id),
+            Record::Contact(r) => Some(r.lead_id),
+            Record::Activity(r) => Some(r.lead_id),
+            Record::Task(r) => Some(r.lead_id),
+            Record::Opportunity(r) => Some(r.lead_id),
+            _ => None,
+        }
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// What a write does to its record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteKind {
+    Create,
+    /// The top-level fields whose value changed (their clocks advance).
+    Update(Vec<String>),
+    /// Tombstone: the row stays, flagged deleted, with its own clock.
+    Delete,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Write {
+    pub record: Record,
+    pub kind: WriteKind,
+}
+
+impl Write {
+    pub fn create(record: Record) -> Write {
+        Write {
+            record,
+            kind: WriteKind::Create,
+        }
+    }
+    pub fn delete(record: Record) -> Write {
+        Write {
+            record,
+            kind: WriteKind::Delete,
+        }
+    }
+    /// An update whose changed fields are found by comparing the two versions.
+    /// Returns `None` when nothing changed (so no clock advances and nothing is sent).
+    pub fn update(old: &Record, new: Record) -> Option<Write> {
+        let fields = changed_fields(&old.to_json(), &new.to_json());
+        let meaningful: Vec<String> = fields.into_iter().filter(|f| f != "date_updated").collect();
+        if meaningful.is_empty() {
+            return None;
+        }
+        Some(Write {
+            record: new,
+            kind: WriteKind::Update(meaningful),
+        })
+    }
+}
+
+/// Top-level keys whose values differ between two JSON objects.
+pub fn changed_fields(old: &serde_json::Value, new: &serde_json::Value) -> Vec<String> {
+    let (Some(o), Some(n)) = (old.as_object(), new.as_object()) else {
+        return vec!["*".into()];
+    };
+    let mut out: Vec<String> = n
+        .iter()
+        .filter(|(k, v)| o.get(*k) != Some(v))
+        .map(|(k, _)| k.clone())
+        .collect();
+    out.extend(o.keys().filter(|k| !n.contains_key(*k)).cloned());
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The writes of one operation, executed atomically, plus the record the caller asked for.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Plan {
+    pub writes: Vec<Write>,
+}
+
+impl Plan {
+    pub fn push(&mut self, w: Write) {
+        self.writes.push(w);
+    }
+    pub fn push_opt(&mut self, w: Option<Write>) {
+        if let Some(w) = w {
+            self.writes.push(w);
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn diff_finds_changed_added_and_removed_keys() {
+        let a = json!({"name": "Acme", "url": "x", "old": 1});
+        let b = json!({"name": "Acme Inc", "url": "x", "new": 2});
+        assert_eq!(changed_fields(&a, &b), vec!["name", "new", "old"]);
+        assert!(changed_fields(&a, &a).is_empty());
+    }
+}

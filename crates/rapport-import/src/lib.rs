@@ -1,0 +1,6 @@
+//! Imports and exports. JSONL is the canonical interchange format (one lead per line, with
+//! everything nested; schema in `schema/lead.schema.json`): export then import is lossless.
+
+pub mod jsonl;
+
+pub use jsonl::{JsonlOptions, JsonlReport, Rejected, export_jsonl, import_jsonl};

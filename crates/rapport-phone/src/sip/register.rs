@@ -1,0 +1,155 @@
+//! REGISTER with digest auth through rsipstack's `Registration`, bounded by our own timeout and refreshed before expiry; reports `RegistrationState`s.
+
+use std::time::Duration;
+
+use rsipstack::dialog::authenticate::Credential;
+use rsipstack::dialog::registration::{Registration, backoff_interval, refresh_interval};
+use rsipstack::transaction::endpoint::EndpointInnerRef;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::account::Account;
+use crate::error::PhoneError;
+use crate::state::{PhoneEvent, RegistrationFailure, RegistrationState};
+
+/// Build the digest credential of an account (the password stays out of logs).
+pub fn credential(account: &Account) -> Result<Credential, PhoneError> {
+    let (user, _) = account.validate()?;
+    Ok(Credential {
+        username: user,
+        password: account.password.expose().to_owned(),
+        realm: None,
+        auth_username: account.auth_user.clone(),
+    })
+}
+
+/// Map the final response of a REGISTER.
+pub fn classify(code: u16) -> Result<(), RegistrationFailure> {
+    match code {
+        200..=299 => Ok(()),
+        401 | 403 | 407 => Err(RegistrationFailure::AuthFailed),
+        408 => Err(RegistrationFailure::Timeout),
+        c => Err(RegistrationFailure::Rejected(c)),
+    }
+}
+
+/// One REGISTER (with its auth retry), bounded by `timeout`. Returns the granted expiry.
+pub async fn register_once(
+    reg: &mut Registration,
+    server: &rsipstack::sip::Uri,
+    expires: u32,
+    timeout: Duration,
+) -> Result<u32, RegistrationFailure> {
+    match tokio::time::timeout(timeout, reg.register(server.clone(), Some(expires))).await {
+        Err(_) => Err(RegistrationFailure::Timeout),
+        Ok(Err(e)) => {
+            let text = e.to_string();
+            if text.to_ascii_lowercase().contains("timeout") {
+                Err(RegistrationFailure::Timeout)
+            } else {
+                Err(RegistrationFailure::Network(text))
+            }
+        }
+        Ok(Ok(resp)) => {
+            classify(resp.status_code.code())?;
+            Ok(reg.granted_expires.filter(|e| *e > 0).unwrap_or(expires))
+        }
+    }
+}
+
+/// A running registration; dropping it stops refreshing (and unregisters in the background).
+#[derive(Debug)]
+pub struct RegistrationTask {
+    cancel: CancellationToken,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for RegistrationTask {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+impl RegistrationTask {
+    /// Stop refreshing and send an `Expires: 0` REGISTER, waiting at most `wait`.
+    pub async fn stop(mut self, wait: Duration) {
+        self.cancel.cancel();
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(wait, task).await;
+        }
+    }
+}
+
+/// Register now and keep the binding fresh until the task is dropped.
+pub fn spawn(
+    endpoint: EndpointInnerRef,
+    account: &Account,
+    timeout: Duration,
+    events: mpsc::UnboundedSender<PhoneEvent>,
+) -> Result<RegistrationTask, PhoneError> {
+    let server_text = account.registrar_uri()?;
+    let server = rsipstack::sip::Uri::try_from(server_text.as_str()).map_err(|e| {
+        PhoneError::InvalidConfig {
+            field: "registrar",
+            reason: e.to_string(),
+        }
+    })?;
+    let mut reg = Registration::new(endpoint, Some(credential(account)?));
+    reg.outbound_proxy = account.outbound_proxy;
+    let expires = account.expires.max(30);
+    let cancel = CancellationToken::new();
+    let token = cancel.clone();
+    let task = tokio::spawn(async move {
+        let mut failures = 0u32;
+        let mut registered = false;
+        loop {
+            let attempt = tokio::select! {
+                _ = token.cancelled() => break,
+                r = register_once(&mut reg, &server, expires, timeout) => r,
+            };
+            let wait = match attempt {
+                Ok(granted) => {
+                    failures = 0;
+                    registered = true;
+                    let _ = events.send(PhoneEvent::Registration(RegistrationState::Registered {
+                        expires: granted,
+                    }));
+                    refresh_interval(granted)
+                }
+                Err(reason) => {
+                    failures += 1;
+                    registered = false;
+                    tracing::warn!(%reason, "registration failed");
+                    let _ =
+                        events.send(PhoneEvent::Registration(RegistrationState::Failed(reason)));
+                    backoff_interval(failures + 2)
+                }
+            };
+            tokio::select! {
+                _ = token.cancelled() => break,
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+        if registered {
+            let _ = register_once(&mut reg, &server, 0, Duration::from_secs(2)).await;
+            let _ = events.send(PhoneEvent::Registration(RegistrationState::Unregistered));
+        }
+    });
+    Ok(RegistrationTask {
+        cancel,
+        task: Some(task),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn register_statuses() {
+        assert_eq!(classify(200), Ok(()));
+        assert_eq!(classify(401), Err(RegistrationFailure::AuthFailed));
+        assert_eq!(classify(403), Err(RegistrationFailure::AuthFailed));
+        assert_eq!(classify(503), Err(RegistrationFailure::Rejected(503)));
+    }
+}

@@ -1,0 +1,31 @@
+//! The desktop shell: opens the store, registers the commands (each a few lines over the app
+//! facade) and forwards store changes made by any process to the UI as `store-changed`.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod commands;
+
+use rapport_app::App;
+use tauri::{Emitter, Manager};
+
+fn main() {
+    let path = std::env::var_os("RAPPORT_DB")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(App::default_db_path);
+    let result = tauri::Builder::default()
+        .setup(move |tauri_app| {
+            let app = tauri::async_runtime::block_on(App::open(&path))?;
+            let handle = tauri_app.handle().clone();
+            let watcher = tauri::async_runtime::block_on(app.watch(move |seq| {
+                let _ = handle.emit("store-changed", serde_json::json!({ "seq": seq }));
+            }))?;
+            tauri_app.manage(app);
+            tauri_app.manage(watcher);
+            Ok(())
+        })
+        .invoke_handler(commands::handler())
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        eprintln!("error: Rapport could not start: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,279 @@
+// The only bridge to the Rust core: typed wrappers over Tauri `invoke`/`listen` and the contract's types.
+import { invoke } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
+import { getCurrentWindow } from '@tauri-apps/api/window';
+
+// ---------- Contract types (JSON shapes returned by the Rust commands) ----------
+
+export type Address = {
+  label: string | null;
+  address_1: string | null;
+  address_2: string | null;
+  city: string | null;
+  state: string | null;
+  zipcode: string | null;
+  country: string | null;
+};
+
+export type Lead = {
+  id: string;
+  name: string;
+  description: string | null;
+  url: string | null;
+  status_label: string;
+  owner_id: string | null;
+  owner_name: string | null;
+  addresses: Address[];
+  custom: Record<string, unknown>;
+  date_created: string;
+  date_updated: string;
+};
+
+export type LeadSummary = {
+  id: string;
+  name: string;
+  status_label: string;
+  primary_contact: string | null;
+  city: string | null;
+  contacts: number;
+  last_activity: string | null;
+  date_updated: string;
+};
+
+export type Email = { email: string; type: string };
+export type Phone = { phone: string; phone_formatted: string; type: string };
+
+export type Contact = {
+  id: string;
+  lead_id: string;
+  name: string;
+  title: string | null;
+  emails: Email[];
+  phones: Phone[];
+  urls: { url: string; type: string }[];
+  custom: Record<string, unknown>;
+  date_created: string;
+  date_updated: string;
+};
+
+export type ActivityBase = {
+  id: string;
+  lead_id: string;
+  contact_id: string | null;
+  user_id: string | null;
+  user_name: string | null;
+  activity_at: string;
+  date_created: string;
+  date_updated: string;
+};
+
+export type Note = ActivityBase & {
+  _type: 'note';
+  title: string | null;
+  note: string;
+  note_html: string;
+  pinned: boolean;
+};
+export type Call = ActivityBase & {
+  _type: 'call';
+  direction: 'inbound' | 'outbound';
+  status: string;
+  disposition: string;
+  remote_phone: string | null;
+  local_phone: string | null;
+  duration: number;
+  note: string | null;
+};
+export type EmailAct = ActivityBase & {
+  _type: 'email';
+  direction: 'inbound' | 'outbound';
+  subject: string;
+  body_text: string;
+  sender: string | null;
+  to: string[];
+  opens: string[];
+};
+export type Meeting = ActivityBase & {
+  _type: 'meeting';
+  title: string;
+  starts_at: string;
+  ends_at: string | null;
+  note: string | null;
+};
+export type Link = ActivityBase & { _type: 'link'; title: string | null; url: string };
+export type StatusChange = ActivityBase & {
+  _type: 'status_change';
+  old_status_label: string | null;
+  new_status_label: string;
+};
+export type Activity = Note | Call | EmailAct | Meeting | Link | StatusChange;
+
+export type Task = {
+  id: string;
+  lead_id: string;
+  assigned_to: string | null;
+  text: string;
+  /** YYYY-MM-DD */
+  date: string | null;
+  is_complete: boolean;
+  date_created: string;
+  date_updated: string;
+};
+
+export type Opportunity = {
+  id: string;
+  lead_id: string;
+  contact_id: string | null;
+  status_label: string;
+  status_type: 'active' | 'won' | 'lost';
+  /** cents */
+  value: number;
+  value_period: 'one_time' | 'monthly' | 'annual';
+  confidence: number | null;
+  user_id: string | null;
+  date_won: string | null;
+  note: string | null;
+  date_created: string;
+  date_updated: string;
+};
+
+export type LeadPage = {
+  lead: Lead;
+  contacts: Contact[];
+  /** open tasks only */
+  tasks: Task[];
+  opportunities: Opportunity[];
+  /** newest first */
+  timeline: Activity[];
+  next_cursor: string | null;
+};
+
+export type Status = { id: string; label: string };
+
+export type AppInfo = {
+  db_path: string;
+  user: { id: string; name: string; email: string | null };
+  lead_count: number;
+  default_region: string;
+};
+
+export type LeadListPage = { total: number; rows: LeadSummary[] };
+export type TimelinePage = { items: Activity[]; next_cursor: string | null };
+
+export type NewLead = { name: string; status_label?: string; description?: string; url?: string };
+export type LeadPatch = { name?: string; status_label?: string; description?: string; url?: string };
+export type NewContact = {
+  name: string;
+  title?: string;
+  emails: Email[];
+  phones: { phone: string; type: string }[];
+};
+export type NewTask = { text: string; date?: string };
+export type NewNote = { title?: string; note: string };
+export type NotePatch = { title?: string; note?: string };
+
+// ---------- Errors ----------
+
+/** Every failed command surfaces as an ApiError; the UI branches on `code` and shows `message`. */
+export class ApiError extends Error {
+  readonly code: string;
+  readonly field: string | null;
+
+  constructor(code: string, message: string, field: string | null = null) {
+    super(message);
+    this.name = 'ApiError';
+    this.code = code;
+    this.field = field;
+  }
+
+  /** Normalizes whatever `invoke` rejected with (contract object, string, Error) into an ApiError. */
+  static from(err: unknown): ApiError {
+    if (err instanceof ApiError) return err;
+    if (err && typeof err === 'object' && 'code' in err && 'message' in err) {
+      const e = err as { code: unknown; message: unknown; field?: unknown };
+      return new ApiError(
+        String(e.code),
+        String(e.message),
+        typeof e.field === 'string' ? e.field : null,
+      );
+    }
+    if (typeof err === 'string') return new ApiError('internal', err);
+    if (err instanceof Error) return new ApiError('internal', err.message);
+    return new ApiError('internal', 'Unknown error');
+  }
+}
+
+/** Message text of any error, for toasts and inline messages. */
+export function errorMessage(err: unknown): string {
+  return ApiError.from(err).message;
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (err) {
+    throw ApiError.from(err);
+  }
+}
+
+// ---------- Commands ----------
+
+export const appInfo = () => call<AppInfo>('app_info');
+
+export const listLeads = (offset: number, limit: number) =>
+  call<LeadListPage>('list_leads', { offset, limit });
+
+export const leadPage = (id: string) => call<LeadPage>('lead_page', { id });
+
+export const timeline = (leadId: string, before: string | null) =>
+  call<TimelinePage>('timeline', { leadId, before });
+
+export const listStatuses = () => call<Status[]>('list_statuses');
+
+export const createLead = (input: NewLead) => call<Lead>('create_lead', { input });
+
+export const updateLead = (id: string, patch: LeadPatch) => call<Lead>('update_lead', { id, patch });
+
+export const addContact = (leadId: string, input: NewContact) =>
+  call<Contact>('add_contact', { leadId, input });
+
+export const addTask = (leadId: string, input: NewTask) => call<Task>('add_task', { leadId, input });
+
+export const setTaskDone = (id: string, done: boolean) => call<Task>('set_task_done', { id, done });
+
+export const createNote = (leadId: string, input: NewNote) =>
+  call<Note>('create_note', { leadId, input });
+
+export const updateNote = (id: string, patch: NotePatch) => call<Note>('update_note', { id, patch });
+
+export const loadDemo = (leads: number) => call<{ leads: number }>('load_demo', { leads });
+
+// ---------- Events ----------
+
+export type Unsubscribe = () => void;
+
+/** Subscribes to the core's `store-changed` event; resolves to an unsubscribe function. */
+export async function onStoreChanged(cb: (seq: number) => void): Promise<Unsubscribe> {
+  return listen<{ seq: number }>('store-changed', (event) => cb(event.payload?.seq ?? 0));
+}
+
+/**
+ * Runs `beforeClose` when the user closes the window, then lets the close continue
+ * (the window is destroyed unless the handler throws; it is bounded by `timeoutMs`).
+ */
+export async function onCloseRequested(
+  beforeClose: () => Promise<unknown>,
+  timeoutMs = 3000,
+): Promise<Unsubscribe> {
+  return getCurrentWindow().onCloseRequested(async () => {
+    await Promise.race([
+      beforeClose().catch(() => undefined),
+      new Promise((resolve) => setTimeout(resolve, timeoutMs)),
+    ]);
+  });
+}
+
+/** True when running inside the Tauri webview (false in a plain browser). */
+export function inTauri(): boolean {
+  return typeof window !== 'undefined' && '__TAURI_INTERNALS__' in window;
+}
