@@ -34,9 +34,7 @@ pub enum Command {
     /// Links on a lead's timeline.
     #[command(subcommand)]
     Link(LinkCmd),
-    /// Log a call on a lead's timeline.
-    #[command(subcommand)]
-    Call(CallCmd),
+
     /// Log an email on a lead's timeline.
     #[command(subcommand)]
     Email(EmailCmd),
@@ -69,6 +67,16 @@ pub enum Command {
     Export(ExportArgs),
     /// Import leads from a JSONL file.
     Import(ImportArgs),
+    /// Softphone account: register, listen for calls.
+    #[command(subcommand)]
+    Phone(rapport_phone::cli::PhoneCommand),
+    /// Place a SIP call (`rapport call TARGET`), or log one on a lead (`rapport call log LEAD`).
+    #[command(disable_help_flag = true)]
+    Call {
+        /// `log LEAD [flags]`, or `TARGET [--play F] [--record F] [--hangup-after S] [--dtmf D] …`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -217,6 +225,14 @@ pub enum Dir {
     Inbound,
     #[value(alias = "out")]
     Outbound,
+}
+
+/// `rapport call log …`, parsed from the arguments after `call`.
+#[derive(Parser)]
+#[command(name = "rapport call")]
+pub struct CallLog {
+    #[command(subcommand)]
+    pub cmd: CallCmd,
 }
 
 #[derive(Subcommand)]

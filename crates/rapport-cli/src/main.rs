@@ -7,7 +7,7 @@ mod settings;
 mod transfer;
 
 use clap::Parser;
-use cli::{Cli, Command};
+use cli::{CallLog, Cli, Command};
 use rapport_app::App;
 use std::process::ExitCode;
 
@@ -57,21 +57,38 @@ fn main() -> ExitCode {
                 None => format!("{e:#}"),
             };
             eprintln!("error: {}", msg.replace('\n', " "));
-            ExitCode::from(1)
+            ExitCode::from(rapport_phone::cli::exit_code(&e).clamp(1, 255) as u8)
         }
     }
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let out = Out { json: cli.json };
+    // The softphone needs no store.
+    let command = match cli.command {
+        Command::Phone(c) => return rapport_phone::cli::run_phone(c).await,
+        Command::Call { args } if args.first().map(String::as_str) != Some("log") => {
+            let dial = rapport_phone::cli::CallArgs::try_parse_from(
+                std::iter::once("rapport call".to_string()).chain(args),
+            )
+            .unwrap_or_else(|e| e.exit());
+            return rapport_phone::cli::run_call(dial).await;
+        }
+        other => other,
+    };
     let path = cli.db.clone().unwrap_or_else(App::default_db_path);
     let app = App::open(&path).await?;
-    match cli.command {
+    match command {
         Command::Lead(c) => records::lead(&app, c, out).await,
         Command::Contact(c) => records::contact(&app, c, out).await,
         Command::Note(c) => records::note(&app, c, out).await,
         Command::Link(c) => records::link(&app, c, out).await,
-        Command::Call(c) => records::call(&app, c, out).await,
+        Command::Call { args } => {
+            let log =
+                CallLog::try_parse_from(std::iter::once("rapport call".to_string()).chain(args))
+                    .unwrap_or_else(|e| e.exit());
+            records::call(&app, log.cmd, out).await
+        }
         Command::Email(c) => records::email(&app, c, out).await,
         Command::Meeting(c) => records::meeting(&app, c, out).await,
         Command::Task(c) => records::task(&app, c, out).await,
@@ -84,5 +101,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(c) => transfer::demo(&app, c, out).await,
         Command::Export(c) => transfer::export(&app, c, out).await,
         Command::Import(c) => transfer::import(&app, c, out).await,
+        Command::Phone(_) => Ok(()),
     }
 }
