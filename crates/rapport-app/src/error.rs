@@ -8,6 +8,12 @@ pub struct AppError {
     pub code: String,
     pub message: String,
     pub field: Option<String>,
+    /// For `bad_query`: the byte range of the query text to underline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub span: Option<[usize; 2]>,
+    /// For `bad_query`: how to fix it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 impl AppError {
@@ -16,6 +22,8 @@ impl AppError {
             code: code.into(),
             message: message.into(),
             field: None,
+            span: None,
+            hint: None,
         }
     }
 }
@@ -26,6 +34,8 @@ impl From<rapport_store::Error> for AppError {
             code: e.code().into(),
             message: e.to_string(),
             field: e.field().map(str::to_string),
+            span: None,
+            hint: None,
         }
     }
 }

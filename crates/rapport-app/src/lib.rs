@@ -3,11 +3,13 @@
 
 mod demo;
 mod error;
+mod search;
 mod views;
 mod watch;
 
 pub use demo::{DemoOptions, DemoReport};
 pub use error::{AppError, Result};
+pub use search::{SearchOptions, SearchResult, SearchRow};
 pub use views::*;
 pub use watch::StoreWatcher;
 
@@ -16,10 +18,11 @@ use rapport_core::*;
 use rapport_store::Store;
 use std::path::{Path, PathBuf};
 
-/// The application: one open store.
+/// The application: one open store, and its search index (opened on first use).
 #[derive(Clone, Debug)]
 pub struct App {
     store: Store,
+    search: std::sync::Arc<tokio::sync::OnceCell<rapport_search::SearchIndex>>,
 }
 
 /// Runs one operation in one write transaction: `$op` gets `&mut ctx` via `$w.ctx`.
@@ -29,6 +32,7 @@ macro_rules! write_op {
         let (out, plan) = $body;
         $w.apply(plan).await?;
         $w.commit().await?;
+        $self.nudge_index();
         Ok::<_, AppError>(out)
     }};
 }
@@ -42,13 +46,14 @@ impl App {
     }
 
     pub async fn open(path: impl AsRef<Path>) -> Result<App> {
-        Ok(App {
-            store: Store::open(path).await?,
-        })
+        Ok(App::from_store(Store::open(path).await?))
     }
 
     pub fn from_store(store: Store) -> App {
-        App { store }
+        App {
+            store,
+            search: Default::default(),
+        }
     }
 
     pub fn store(&self) -> &Store {

@@ -56,6 +56,10 @@ pub enum Command {
     /// Smart Views (saved searches).
     #[command(subcommand)]
     View(ViewCmd),
+    /// Search leads with the query language (`rapport search 'status:customer calls > 3'`).
+    Search(crate::search::SearchArgs),
+    /// Rebuild the search index from the store.
+    Reindex,
     /// Store settings.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -404,6 +408,8 @@ pub enum ViewCmd {
     Delete {
         name: String,
     },
+    /// Run a Smart View: the leads it matches.
+    Run(crate::search::ViewRunArgs),
 }
 
 #[derive(Subcommand)]

@@ -3,6 +3,7 @@
 
 mod cli;
 mod records;
+mod search;
 mod settings;
 mod transfer;
 
@@ -98,6 +99,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::View(c) => settings::view(&app, c, out).await,
         Command::Config(c) => settings::config(&app, c, out).await,
         Command::Info => settings::info(&app, out).await,
+        Command::Search(c) => search::search(&app, c, out).await,
+        Command::Reindex => search::reindex(&app, out).await,
         Command::Demo(c) => transfer::demo(&app, c, out).await,
         Command::Export(c) => transfer::export(&app, c, out).await,
         Command::Import(c) => transfer::import(&app, c, out).await,

@@ -89,6 +89,7 @@ pub async fn view(app: &App, cmd: ViewCmd, out: Out) -> Result<()> {
                 .ok_or_else(|| anyhow::anyhow!("no Smart View named `{name}`"))?;
             out.print(&v, || format!("{}\n  {}", v.name, v.query));
         }
+        ViewCmd::Run(args) => crate::search::view_run(app, args, out).await?,
         ViewCmd::Delete { name } => {
             app.delete_view(&name).await?;
             out.print(&serde_json::json!({ "deleted": name }), || {

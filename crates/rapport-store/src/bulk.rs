@@ -2,7 +2,7 @@
 //! multi-row statements in one transaction per call, with the same clocks and outbox entries
 //! as single operations, and the aggregates of every touched lead refreshed.
 
-use crate::Store;
+use crate::{Store, Writer};
 use crate::aggregates;
 use crate::error::Result;
 use crate::rows::{self, Val};
@@ -23,6 +23,16 @@ impl Store {
     /// Writes whole leads (created or replaced) in one transaction. The caller validated them.
     pub async fn write_bundles(&self, bundles: Vec<LeadBundle>) -> Result<BulkReport> {
         let mut w = self.begin_write().await?;
+        let report = w.write_bundles(bundles).await?;
+        w.commit().await?;
+        Ok(report)
+    }
+}
+
+impl Writer {
+    /// `Store::write_bundles` inside this transaction (an import adds its checkpoint to it).
+    pub async fn write_bundles(&mut self, bundles: Vec<LeadBundle>) -> Result<BulkReport> {
+        let w = self;
         let now_ms = w.ctx.now.timestamp_millis().max(0) as u64;
         let stamp = {
             let h = w.hlc_mut();
@@ -84,7 +94,6 @@ impl Store {
         }
         aggregates::refresh(&mut w.tx, &lead_ids).await?;
         w.mark_wrote();
-        w.commit().await?;
         Ok(BulkReport {
             leads: n_leads,
             records,

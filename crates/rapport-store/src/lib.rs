@@ -5,12 +5,16 @@
 mod aggregates;
 mod bulk;
 mod error;
+mod feed;
+mod lookup;
 mod read;
 mod rows;
 mod write;
 
 pub use bulk::BulkReport;
 pub use error::{Error, Result};
+pub use feed::{IndexRow, Touched};
+pub use lookup::{ContactKey, ImportCheckpoint, LeadKey};
 pub use read::{
     Aggregates, LeadPage, LeadSummary, OutboxEntry, StoreStats, TIMELINE_PAGE, TimelinePage,
 };

@@ -1,0 +1,58 @@
+//! `rapport-bench`: runs the benchmarks on generated data and prints one table plus
+//! `bench.json`. Each figure is paired with a baseline measured in the same run, because
+//! absolute times on shared machines are noise; ratios and medians are what to quote.
+
+mod foundation;
+mod stats;
+
+use anyhow::{Context, Result};
+use stats::Row;
+use std::path::PathBuf;
+
+pub struct Opts {
+    pub out: PathBuf,
+    pub leads: u64,
+    pub work: PathBuf,
+    pub bin_dir: PathBuf,
+}
+
+fn opts() -> Result<Opts> {
+    let mut out = PathBuf::from("target/bench");
+    let mut leads = 100_000;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--out" => out = PathBuf::from(args.next().context("--out needs a directory")?),
+            "--leads" => leads = args.next().context("--leads needs a number")?.parse()?,
+            "--quick" => leads = 10_000,
+            other => anyhow::bail!("unknown argument `{other}` (use --out DIR, --leads N, --quick)"),
+        }
+    }
+    let bin_dir = std::env::var_os("RAPPORT_BIN_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::current_exe().ok().and_then(|e| e.parent().map(PathBuf::from)))
+        .unwrap_or_default();
+    let work = out.join("work");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+    Ok(Opts { out, leads, work, bin_dir })
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let o = opts()?;
+    let mut rows: Vec<Row> = Vec::new();
+    foundation::run(&o, &mut rows).await?;
+    stats::print_table(&rows);
+    let json = serde_json::to_string_pretty(&serde_json::json!({
+        "date": chrono::Utc::now().to_rfc3339(),
+        "leads": o.leads,
+        "machine": { "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) },
+        "rows": rows,
+    }))?;
+    let path = o.out.join("bench.json");
+    std::fs::write(&path, json)?;
+    println!("\nwrote {}", path.display());
+    let _ = std::fs::remove_dir_all(&o.work);
+    Ok(())
+}

@@ -1,0 +1,476 @@
+//! Turns one lead (with everything nested and its aggregates) into index documents: the lead
+//! document and one child document per contact, call, email, note, meeting, task and
+//! opportunity. Pure: no IO; the user names it needs are passed in.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use rapport_core::validate::phone_national_digits;
+use rapport_core::time::{self, Timestamp};
+use rapport_core::*;
+use rapport_store::IndexRow;
+use tantivy::TantivyDocument;
+use tantivy::schema::{Field, OwnedValue};
+use tantivy::tokenizer::{PreTokenizedString, Token};
+
+use crate::schema::{Fields, SEP, custom_key, digits, norm, ordered_hex, slice_hash, tokens};
+
+/// Users by id, for owner / assignee names.
+pub type Users = HashMap<Id, User>;
+
+/// Milliseconds since the epoch.
+pub fn millis(t: &Timestamp) -> i64 {
+    t.timestamp_millis()
+}
+
+/// Days since 1970-01-01.
+pub fn day_number(d: NaiveDate) -> i64 {
+    (d - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()).num_days()
+}
+
+fn id_parts(id: Id) -> (u64, u64) {
+    let v = id.0.0;
+    ((v >> 64) as u64, v as u64)
+}
+
+/// One document being built.
+struct Doc<'a> {
+    f: &'a Fields,
+    doc: TantivyDocument,
+    /// Text for the `all` field.
+    all: Vec<String>,
+    custom_tokens: Vec<Token>,
+    custom_sort: BTreeMap<String, OwnedValue>,
+}
+
+impl<'a> Doc<'a> {
+    fn new(f: &'a Fields, kind: &str, lead: Id, rec: Id) -> Doc<'a> {
+        let mut doc = TantivyDocument::new();
+        doc.add_text(f.kind, kind);
+        doc.add_text(f.lead_id, lead.to_string());
+        let (hi, lo) = id_parts(lead);
+        doc.add_u64(f.lead_hi, hi);
+        doc.add_u64(f.lead_lo, lo);
+        let (hi, lo) = id_parts(rec);
+        doc.add_u64(f.rec_hi, hi);
+        doc.add_u64(f.rec_lo, lo);
+        Doc {
+            f,
+            doc,
+            all: Vec::new(),
+            custom_tokens: Vec::new(),
+            custom_sort: BTreeMap::new(),
+        }
+    }
+
+    fn field(&self, name: &str) -> Field {
+        self.f.get(name)
+    }
+
+    fn present(&mut self, key: &str) {
+        self.doc.add_text(self.f.present, key);
+    }
+
+    fn exact(&mut self, key: &str, value: &str) {
+        self.doc.add_text(self.f.exact, format!("{key}{SEP}{value}"));
+    }
+
+    /// A text value of `field`: searchable words, its exact value, presence; and, when
+    /// `in_all`, part of the record's free text.
+    fn text(&mut self, field: &str, value: &str, in_all: bool) {
+        if value.trim().is_empty() {
+            return;
+        }
+        self.doc.add_text(self.field(field), value);
+        self.exact(field, &norm(value));
+        self.present(field);
+        if in_all {
+            self.all.push(value.to_owned());
+        }
+    }
+
+    fn opt_text(&mut self, field: &str, value: Option<&str>, in_all: bool) {
+        if let Some(v) = value {
+            self.text(field, v, in_all);
+        }
+    }
+
+    /// A phone number: E.164 digits and national digits, as words and exact values.
+    fn phone(&mut self, field: &str, e164: &str, in_all: bool) {
+        let mut variants = vec![digits(e164)];
+        if let Some(national) = phone_national_digits(e164).filter(|n| !variants.contains(n)) {
+            variants.push(national);
+        }
+        variants.retain(|v| !v.is_empty());
+        if variants.is_empty() {
+            return;
+        }
+        let joined = variants.join(" ");
+        self.doc.add_text(self.field(field), &joined);
+        for v in &variants {
+            self.exact(field, v);
+        }
+        self.present(field);
+        if in_all {
+            self.all.push(joined);
+        }
+    }
+
+    fn label(&mut self, field: &str, label: &str) {
+        self.exact(field, &norm(label));
+        self.present(field);
+    }
+
+    fn flag(&mut self, field: &str, on: bool) {
+        self.exact(field, if on { "yes" } else { "no" });
+    }
+
+    /// A user reference: id for `me`, name and email as words.
+    fn user(&mut self, field: &str, user: Option<Id>, users: &Users) {
+        let Some(id) = user else { return };
+        self.exact(&format!("{field}#id"), &id.to_string().to_lowercase());
+        self.present(field);
+        if let Some(u) = users.get(&id) {
+            self.doc.add_text(self.field(field), &u.name);
+            if let Some(e) = &u.email {
+                self.doc.add_text(self.field(field), e);
+            }
+        }
+    }
+
+    fn i64(&mut self, field: &str, value: i64) {
+        self.doc.add_i64(self.field(field), value);
+        self.present(field);
+    }
+
+    fn f64(&mut self, field: &str, value: f64) {
+        self.doc.add_f64(self.field(field), value);
+        self.present(field);
+    }
+
+    fn ts(&mut self, field: &str, value: &Timestamp) {
+        self.i64(field, millis(value));
+    }
+
+    fn opt_ts_text(&mut self, field: &str, value: Option<&str>) {
+        if let Some(t) = value.and_then(time::parse) {
+            self.ts(field, &t);
+        }
+    }
+
+    /// Custom values: words under `{key}\u{1}`, exact value, presence, ordered number/date.
+    fn custom(&mut self, custom: &Custom) {
+        for (name, value) in custom {
+            let key = custom_key(name);
+            let text = match value {
+                serde_json::Value::Null => continue,
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                other => other.to_string(),
+            };
+            let field = format!("custom.{key}");
+            self.present(&field);
+            self.exact(&field, &norm(&text));
+            let sort = match value.as_f64() {
+                Some(n) => OwnedValue::F64(n),
+                None => OwnedValue::Str(norm(&text)),
+            };
+            self.custom_sort.insert(key.clone(), sort);
+            if let Some(n) = value.as_f64() {
+                self.doc
+                    .add_text(self.f.custom_num, format!("{key}{SEP}n{}", ordered_hex(n)));
+            }
+            if let Some(d) = value
+                .as_str()
+                .and_then(|s| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok())
+            {
+                let day = day_number(d) as f64;
+                self.custom_sort.insert(key.clone(), OwnedValue::F64(day));
+                self.doc
+                    .add_text(self.f.custom_num, format!("{key}{SEP}d{}", ordered_hex(day)));
+            }
+            let base = self.custom_tokens.last().map_or(0, |t| t.position + 2);
+            for (i, tok) in tokens(&text).into_iter().enumerate() {
+                self.custom_tokens.push(Token {
+                    offset_from: 0,
+                    offset_to: 0,
+                    position: base + i,
+                    text: format!("{key}{SEP}{tok}"),
+                    position_length: 1,
+                });
+            }
+            self.all.push(text);
+        }
+    }
+
+    fn finish(mut self) -> TantivyDocument {
+        if !self.custom_sort.is_empty() {
+            let values = std::mem::take(&mut self.custom_sort);
+            self.doc.add_object(self.f.custom_sort, values);
+        }
+        if !self.custom_tokens.is_empty() {
+            let tokens = std::mem::take(&mut self.custom_tokens);
+            self.doc.add_pre_tokenized_text(
+                self.field("custom"),
+                PreTokenizedString {
+                    text: String::new(),
+                    tokens,
+                },
+            );
+        }
+        let all = self.field("all");
+        for text in std::mem::take(&mut self.all) {
+            self.doc.add_text(all, text);
+        }
+        self.doc
+    }
+}
+
+/// Every document of one lead: the lead document first, then its children.
+pub fn lead_docs(f: &Fields, row: &IndexRow, users: &Users) -> Vec<TantivyDocument> {
+    let b = &row.bundle;
+    let lead = &b.lead;
+    let agg = &row.aggregates;
+    let mut docs = Vec::with_capacity(1 + b.contacts.len() + b.activities.len());
+    let mut d = Doc::new(f, "lead", lead.id, lead.id);
+    d.doc.add_u64(f.slice, slice_hash(&lead.id.to_string()));
+    d.doc.add_text(f.name_sort, norm(&lead.name));
+    d.text("name", &lead.name, true);
+    d.text("company", &lead.name, false);
+    d.opt_text("description", lead.description.as_deref(), true);
+    d.opt_text("url", lead.url.as_deref(), true);
+    d.label("status", &lead.status_label);
+    d.user("owner", lead.owner_id, users);
+    for a in &lead.addresses {
+        for (field, value) in [
+            ("city", &a.city),
+            ("state", &a.state),
+            ("zip", &a.zipcode),
+            ("country", &a.country),
+        ] {
+            d.opt_text(field, value.as_deref(), false);
+        }
+        for part in [
+            &a.address_1,
+            &a.address_2,
+            &a.city,
+            &a.state,
+            &a.zipcode,
+            &a.country,
+        ] {
+            d.opt_text("location", part.as_deref(), true);
+        }
+    }
+    for c in &b.contacts {
+        d.text("name", &c.name, true);
+        d.text("contact", &c.name, false);
+        d.opt_text("title", c.title.as_deref(), true);
+        for e in &c.emails {
+            d.text("email", &e.email, true);
+        }
+        for p in &c.phones {
+            d.phone("phone", &p.phone, true);
+        }
+        // Contact custom values are part of the lead's free text (not of `custom.X`).
+        for v in c.custom.values() {
+            if let Some(s) = v.as_str() {
+                d.all.push(s.to_owned());
+            } else if !v.is_null() {
+                d.all.push(v.to_string());
+            }
+        }
+    }
+    for a in &b.activities {
+        match &a.kind {
+            ActivityKind::Note(n) => {
+                d.all.extend(n.title.clone());
+                d.all.push(n.note.clone());
+            }
+            ActivityKind::Call(c) => d.all.extend(c.note.clone()),
+            ActivityKind::Email(e) => {
+                d.all.push(e.subject.clone());
+                d.all.push(e.body_text.clone());
+            }
+            ActivityKind::Meeting(m) => {
+                d.all.push(m.title.clone());
+                d.all.extend(m.note.clone());
+            }
+            _ => {}
+        }
+    }
+    for o in &b.opportunities {
+        d.label("opportunity", &o.status_label);
+        d.label("opportunity", status_type(o.status_type));
+        d.user("opp_user", o.user_id, users);
+        d.f64("opp_value", o.value as f64 / 100.0);
+    }
+    d.custom(&lead.custom);
+    for (field, n) in [
+        ("n_contacts", agg.n_contacts),
+        ("n_calls", agg.n_calls),
+        ("n_emails", agg.n_emails),
+        ("n_notes", agg.n_notes),
+        ("n_tasks", agg.n_tasks),
+        ("n_opportunities", agg.n_opportunities),
+        ("n_addresses", lead.addresses.len() as i64),
+        ("n_activities", agg.n_activities),
+    ] {
+        d.i64(field, n);
+    }
+    d.ts("created", &lead.date_created);
+    d.ts("updated", &lead.date_updated);
+    d.opt_ts_text("last_called", agg.last_called.as_deref());
+    d.opt_ts_text("last_emailed", agg.last_emailed.as_deref());
+    d.opt_ts_text("email_opened", agg.email_opened.as_deref());
+    d.opt_ts_text("last_activity", agg.last_activity.as_deref());
+    docs.push(d.finish());
+    for c in &b.contacts {
+        docs.push(contact_doc(f, c));
+    }
+    for a in &b.activities {
+        docs.extend(activity_doc(f, a, users));
+    }
+    for t in &b.tasks {
+        let mut d = Doc::new(f, "task", t.lead_id, t.id);
+        d.text("text", &t.text, true);
+        if let Some(due) = t.date {
+            d.i64("due_day", day_number(due));
+        }
+        d.flag("done", t.is_complete);
+        d.user("user", t.assigned_to, users);
+        d.ts("created", &t.date_created);
+        d.ts("updated", &t.date_updated);
+        docs.push(d.finish());
+    }
+    for o in &b.opportunities {
+        let mut d = Doc::new(f, "opportunity", o.lead_id, o.id);
+        link_contact(&mut d, o.contact_id);
+        d.label("status", &o.status_label);
+        d.label("status", status_type(o.status_type));
+        d.f64("value", o.value as f64 / 100.0);
+        if let Some(c) = o.confidence {
+            d.f64("confidence", f64::from(c));
+        }
+        d.label("period", period(o.value_period));
+        d.user("user", o.user_id, users);
+        if let Some(day) = o.date_won {
+            d.i64("close_day", day_number(day));
+        }
+        d.opt_text("note", o.note.as_deref(), true);
+        d.ts("created", &o.date_created);
+        d.ts("updated", &o.date_updated);
+        docs.push(d.finish());
+    }
+    docs
+}
+
+fn contact_doc(f: &Fields, c: &Contact) -> TantivyDocument {
+    let mut d = Doc::new(f, "contact", c.lead_id, c.id);
+    d.text("name", &c.name, true);
+    d.opt_text("title", c.title.as_deref(), true);
+    for e in &c.emails {
+        d.text("email", &e.email, true);
+    }
+    for p in &c.phones {
+        d.phone("phone", &p.phone, true);
+    }
+    d.custom(&c.custom);
+    d.ts("created", &c.date_created);
+    d.ts("updated", &c.date_updated);
+    d.finish()
+}
+
+fn link_contact(d: &mut Doc<'_>, contact: Option<Id>) {
+    if let Some(c) = contact {
+        let (hi, lo) = id_parts(c);
+        d.doc.add_u64(d.f.contact_hi, hi);
+        d.doc.add_u64(d.f.contact_lo, lo);
+    }
+}
+
+fn activity_doc(f: &Fields, a: &Activity, users: &Users) -> Option<TantivyDocument> {
+    let kind = match &a.kind {
+        ActivityKind::Note(_) => "note",
+        ActivityKind::Call(_) => "call",
+        ActivityKind::Email(_) => "email",
+        ActivityKind::Meeting(_) => "meeting",
+        ActivityKind::Link(_) | ActivityKind::StatusChange(_) => return None,
+    };
+    let mut d = Doc::new(f, kind, a.lead_id, a.id);
+    link_contact(&mut d, a.contact_id);
+    d.user("user", a.user_id, users);
+    d.ts("created", &a.date_created);
+    d.ts("updated", &a.date_updated);
+    match &a.kind {
+        ActivityKind::Note(n) => {
+            d.ts("date", &a.activity_at);
+            d.opt_text("title", n.title.as_deref(), true);
+            d.text("body", &n.note, true);
+            d.flag("pinned", n.pinned);
+        }
+        ActivityKind::Call(c) => {
+            d.ts("date", &a.activity_at);
+            d.f64("duration", f64::from(c.duration));
+            d.label("direction", direction(c.direction));
+            d.label("disposition", &c.disposition);
+            d.label("status", &c.status);
+            d.opt_text("note", c.note.as_deref(), true);
+            if let Some(p) = &c.remote_phone {
+                d.phone("remote_phone", p, false);
+            }
+            if let Some(p) = &c.local_phone {
+                d.phone("local_phone", p, false);
+            }
+        }
+        ActivityKind::Email(e) => {
+            d.ts("date", &a.activity_at);
+            for open in &e.opens {
+                d.ts("opened", open);
+            }
+            d.text("subject", &e.subject, true);
+            d.text("body", &e.body_text, true);
+            d.opt_text("from", e.sender.as_deref(), false);
+            for to in &e.to {
+                d.text("to", to, false);
+            }
+            d.label("direction", direction(e.direction));
+        }
+        ActivityKind::Meeting(m) => {
+            d.ts("date", &m.starts_at);
+            if let Some(end) = &m.ends_at {
+                d.ts("end", end);
+            }
+            d.text("title", &m.title, true);
+            d.opt_text("note", m.note.as_deref(), true);
+        }
+        ActivityKind::Link(_) | ActivityKind::StatusChange(_) => {}
+    }
+    Some(d.finish())
+}
+
+pub fn status_type(t: OpportunityStatusType) -> &'static str {
+    match t {
+        OpportunityStatusType::Active => "active",
+        OpportunityStatusType::Won => "won",
+        OpportunityStatusType::Lost => "lost",
+    }
+}
+
+pub fn period(p: ValuePeriod) -> &'static str {
+    match p {
+        ValuePeriod::OneTime => "one time",
+        ValuePeriod::Monthly => "monthly",
+        ValuePeriod::Annual => "annual",
+    }
+}
+
+pub fn direction(d: Direction) -> &'static str {
+    match d {
+        Direction::Inbound => "inbound",
+        Direction::Outbound => "outbound",
+    }
+}

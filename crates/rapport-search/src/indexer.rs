@@ -1,0 +1,275 @@
+//! The indexer task: the only owner of the `IndexWriter`. It follows the store through the
+//! outbox — reads entries after the last indexed `seq` (kept in the commit payload),
+//! re-reads the touched leads and replaces their documents (delete by lead id, then add) —
+//! and rebuilds the whole index from SQLite on request or when the backlog is large.
+//! Woken by `nudge` after local writes, and polls for other processes' writes.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rapport_core::Id;
+use rapport_store::{IndexRow, Store};
+use serde::{Deserialize, Serialize};
+use tantivy::{IndexReader, IndexWriter, TantivyDocument, Term};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
+
+use crate::document::{Users, lead_docs};
+use crate::schema::{Fields, SCHEMA_VERSION};
+use crate::{Error, Result};
+
+/// How often the indexer looks for writes by other processes.
+pub const POLL: Duration = Duration::from_millis(250);
+/// Outbox entries per incremental batch.
+const BATCH: i64 = 20_000;
+/// A backlog longer than this is cheaper to rebuild than to replay.
+const REBUILD_BACKLOG: i64 = 2_000_000;
+/// Leads per rebuild page.
+const PAGE: i64 = 2_000;
+
+/// What a commit records: the schema version, the store it indexes and the last outbox
+/// sequence number it reflects.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Payload {
+    pub v: u32,
+    pub node: String,
+    pub seq: i64,
+}
+
+/// Progress callback: `(leads done, leads total)`.
+pub type Progress = Arc<dyn Fn(u64, u64) + Send + Sync>;
+
+/// What a rebuild did.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct ReindexReport {
+    pub leads: u64,
+    pub documents: u64,
+    pub millis: u64,
+    pub cancelled: bool,
+}
+
+pub enum Cmd {
+    Rebuild {
+        progress: Option<Progress>,
+        cancel: Arc<AtomicBool>,
+        reply: oneshot::Sender<Result<ReindexReport>>,
+    },
+}
+
+/// Shared state the task reports into.
+pub struct Shared {
+    pub seq: watch::Sender<i64>,
+    pub nudge: Notify,
+    pub building: AtomicBool,
+    pub error: std::sync::Mutex<Option<String>>,
+}
+
+pub struct Indexer {
+    pub store: Store,
+    pub fields: Fields,
+    pub writer: Option<IndexWriter>,
+    pub reader: IndexReader,
+    pub shared: Arc<Shared>,
+    pub node: String,
+    pub seq: i64,
+    /// Rebuild before anything else (a new, damaged or incompatible index).
+    pub needs_rebuild: bool,
+}
+
+impl Indexer {
+    /// The task body: catch up, then wait for nudges, polls and commands.
+    pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Cmd>) {
+        if self.needs_rebuild {
+            let result = self.rebuild(None, Arc::new(AtomicBool::new(false))).await;
+            self.report(result.map(|_| ()));
+        }
+        loop {
+            let result = self.catch_up().await;
+            self.report(result);
+            tokio::select! {
+                _ = self.shared.nudge.notified() => {}
+                _ = tokio::time::sleep(POLL) => {}
+                cmd = commands.recv() => match cmd {
+                    Some(Cmd::Rebuild { progress, cancel, reply }) => {
+                        let result = self.rebuild(progress, cancel).await;
+                        let _ = reply.send(result);
+                    }
+                    None => return,
+                },
+            }
+        }
+    }
+
+    fn report(&self, result: Result<()>) {
+        if let Ok(mut e) = self.shared.error.lock() {
+            *e = result.err().map(|e| e.to_string());
+        }
+    }
+
+    fn payload(&self, seq: i64) -> String {
+        serde_json::to_string(&Payload {
+            v: SCHEMA_VERSION,
+            node: self.node.clone(),
+            seq,
+        })
+        .unwrap_or_default()
+    }
+
+    async fn users(&self) -> Result<Users> {
+        Ok(self
+            .store
+            .users()
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect())
+    }
+
+    /// Replays the outbox after the indexed `seq`.
+    pub async fn catch_up(&mut self) -> Result<()> {
+        let last = self.store.last_seq().await?;
+        if last <= self.seq {
+            return Ok(());
+        }
+        if last - self.seq > REBUILD_BACKLOG {
+            self.rebuild(None, Arc::new(AtomicBool::new(false))).await?;
+            return Ok(());
+        }
+        let users = self.users().await?;
+        while self.seq < last {
+            let touched = self.store.touched_since(self.seq, BATCH).await?;
+            if touched.entries == 0 {
+                break;
+            }
+            for chunk in touched.leads.chunks(500) {
+                let rows = self.store.index_rows(chunk).await?;
+                self.replace(chunk, &rows, &users)?;
+            }
+            self.commit(touched.last_seq).await?;
+        }
+        Ok(())
+    }
+
+    fn writer(&self) -> Result<&IndexWriter> {
+        self.writer
+            .as_ref()
+            .ok_or_else(|| Error::Busy("the index writer is gone".into()))
+    }
+
+    /// Deletes the documents of `ids` and adds those of `rows` (the ids still alive).
+    fn replace(&self, ids: &[Id], rows: &[IndexRow], users: &Users) -> Result<()> {
+        let writer = self.writer()?;
+        for id in ids {
+            writer.delete_term(Term::from_field_text(self.fields.lead_id, &id.to_string()));
+        }
+        for row in rows {
+            for doc in lead_docs(&self.fields, row, users) {
+                writer.add_document(doc)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Commits with `seq` in the payload (off the async threads), then reloads the reader.
+    async fn commit(&mut self, seq: i64) -> Result<()> {
+        let mut writer = self
+            .writer
+            .take()
+            .ok_or_else(|| Error::Busy("the index writer is gone".into()))?;
+        let payload = self.payload(seq);
+        let (writer, result) = tokio::task::spawn_blocking(move || {
+            let result = (|| -> tantivy::Result<()> {
+                let mut prepared = writer.prepare_commit()?;
+                prepared.set_payload(&payload);
+                prepared.commit()?;
+                Ok(())
+            })();
+            (writer, result)
+        })
+        .await
+        .map_err(|e| Error::Busy(format!("the indexer stopped: {e}")))?;
+        self.writer = Some(writer);
+        result?;
+        self.reader.reload()?;
+        self.seq = seq;
+        self.shared.seq.send_replace(seq);
+        Ok(())
+    }
+
+    /// Rebuilds every document from SQLite, the source of truth. Pages are read ahead while
+    /// the previous one is turned into documents. Cancelling rolls back to the last commit.
+    pub async fn rebuild(
+        &mut self,
+        progress: Option<Progress>,
+        cancel: Arc<AtomicBool>,
+    ) -> Result<ReindexReport> {
+        self.shared.building.store(true, Ordering::SeqCst);
+        let result = self.rebuild_inner(progress, cancel).await;
+        self.shared.building.store(false, Ordering::SeqCst);
+        result
+    }
+
+    async fn rebuild_inner(
+        &mut self,
+        progress: Option<Progress>,
+        cancel: Arc<AtomicBool>,
+    ) -> Result<ReindexReport> {
+        let started = Instant::now();
+        // Entries after this point are replayed by the next catch-up.
+        let seq = self.store.last_seq().await?;
+        let total = self.store.lead_count().await?.max(0) as u64;
+        let users = self.users().await?;
+        self.writer()?.delete_all_documents()?;
+        let mut report = ReindexReport {
+            leads: 0,
+            documents: 0,
+            millis: 0,
+            cancelled: false,
+        };
+        let fetch = |store: Store, after: Option<Id>| {
+            tokio::spawn(async move { store.index_page(after, PAGE).await })
+        };
+        let mut next = fetch(self.store.clone(), None);
+        loop {
+            let rows = next
+                .await
+                .map_err(|e| Error::Busy(format!("the reader stopped: {e}")))??;
+            let Some(last) = rows.last().map(|r| r.bundle.lead.id) else {
+                break;
+            };
+            next = fetch(self.store.clone(), Some(last));
+            if cancel.load(Ordering::Relaxed) {
+                report.cancelled = true;
+                break;
+            }
+            let n = rows.len() as u64;
+            let fields = self.fields.clone();
+            let users2 = users.clone();
+            let docs: Vec<TantivyDocument> = tokio::task::spawn_blocking(move || {
+                rows.iter()
+                    .flat_map(|row| lead_docs(&fields, row, &users2))
+                    .collect()
+            })
+            .await
+            .map_err(|e| Error::Busy(format!("the indexer stopped: {e}")))?;
+            report.leads += n;
+            report.documents += docs.len() as u64;
+            let writer = self.writer()?;
+            for doc in docs {
+                writer.add_document(doc)?;
+            }
+            if let Some(p) = &progress {
+                p(report.leads, total.max(report.leads));
+            }
+        }
+        if report.cancelled {
+            if let Some(w) = self.writer.as_mut() {
+                w.rollback()?;
+            }
+        } else {
+            self.commit(seq).await?;
+        }
+        report.millis = started.elapsed().as_millis() as u64;
+        Ok(report)
+    }
+}

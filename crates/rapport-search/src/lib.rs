@@ -1,0 +1,70 @@
+//! Lead search (DESIGN §5): a tantivy index of leads that follows the store, and the planner
+//! that turns a `rapport-query` AST into index queries. Never depends on Tauri; never builds
+//! SQL from query text (the bench's SQL baseline binds every value).
+//!
+//! Design, in brief:
+//! - **Documents** (`document`): one per lead — its text fields, labels, user ids, the
+//!   store's aggregates as fast fields — plus one *child document* per contact, call, email,
+//!   note, meeting, task and opportunity, told apart by `kind` and carrying the lead id (and
+//!   the linked contact id). Deleting by the `lead_id` term removes a lead and its children.
+//! - **Sub-queries** (`query`): tantivy has no block join, so `call(…)` runs first over call
+//!   documents; the lead ids it collects restrict the lead query through a fast-field
+//!   predicate. Nested ones (`contact(email(…))`) collect contact ids instead.
+//! - **Planner** (`plan`, `plan_custom`, `time`): AST → [`Plan`] (typed, dates resolved
+//!   against a fixed "now" and time zone, Smart Views inlined, errors as diagnostics with
+//!   spans) → tantivy query. Relative dates compare ages; absolute dates are intervals.
+//! - **Indexer** (`indexer`): one task owns the `IndexWriter`, replays the outbox after the
+//!   `seq` stored in the commit payload, and rebuilds from SQLite when asked or when the
+//!   index is missing, damaged or incompatible ([`SearchIndex::open`]).
+//! - **Results** (`collect`): counted, sorted by several keys (missing values last, ties by
+//!   id) from fast fields.
+
+mod collect;
+mod document;
+mod index;
+mod indexer;
+mod plan;
+mod query;
+pub mod schema;
+mod time;
+
+pub mod bench;
+
+pub use index::{Hit, Hits, IndexStatus, SearchIndex, check, index_dir};
+pub use indexer::{Progress, ReindexReport};
+pub use plan::{Context, Node, Plan, SortSource, SortSpec, plan, plan_text};
+pub use time::{Clock, DateCond};
+
+pub use jiff;
+
+/// What can go wrong while searching or indexing.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The query is wrong: the diagnostic has the span and a hint.
+    #[error("{0}")]
+    Query(rapport_query::Diagnostic),
+    #[error(transparent)]
+    Store(#[from] rapport_store::Error),
+    #[error("search index error: {0}")]
+    Index(#[from] tantivy::TantivyError),
+    /// The index is owned by another process, or the indexer stopped.
+    #[error("{0}")]
+    Busy(String),
+    #[error("{0}")]
+    Io(String),
+}
+
+impl Error {
+    /// The machine code shells expose.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Query(_) => "bad_query",
+            Error::Store(e) => e.code(),
+            Error::Index(_) => "search_index",
+            Error::Busy(_) => "index_busy",
+            Error::Io(_) => "io",
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

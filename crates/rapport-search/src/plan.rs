@@ -1,0 +1,659 @@
+//! The planner's first pass: a parsed query becomes a [`Plan`] — a small tree of index
+//! conditions with every value typed (custom fields), every date resolved against "now" and
+//! the time zone, and every Smart View inlined. All the planner's own errors (unknown custom
+//! field or Smart View, a value of the wrong type, a cycle of views) come out here as
+//! diagnostics with spans. No index access: `check` runs without one.
+
+use std::ops::Bound;
+
+use rapport_core::{CustomFieldDef, FieldTarget, FieldType, Id, SmartView};
+use rapport_query::{
+    CmpOp, Diagnostic, ErrorCode, Expr, Field, HasTarget, Query, Scope, SortKey, Spanned,
+    SubObject, Value, ValueType, did_you_mean, parse,
+};
+
+use crate::schema::{custom_key, digits, norm, slice_range, tokens};
+use crate::time::{Clock, DateCond};
+
+/// What a query is evaluated against besides the index.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub clock: Clock,
+    /// The local user, for `me`.
+    pub me: Option<Id>,
+    pub fields: Vec<CustomFieldDef>,
+    pub views: Vec<SmartView>,
+}
+
+/// One index condition. Text fields are named as in `schema::TEXT_FIELDS`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    All,
+    Nothing,
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Not(Box<Node>),
+    /// Words in order in a text field; the last one a prefix when `prefix`.
+    Words {
+        field: String,
+        tokens: Vec<String>,
+        prefix: bool,
+    },
+    /// Words of one custom field.
+    CustomWords {
+        key: String,
+        tokens: Vec<String>,
+        prefix: bool,
+    },
+    /// An `exact` term: `key` equals the normalized `value`.
+    Exact { key: String, value: String },
+    /// The field has a value.
+    Present(String),
+    /// An i64 field (count, ms timestamp or day number) in range.
+    IRange {
+        field: &'static str,
+        lo: Bound<i64>,
+        hi: Bound<i64>,
+    },
+    /// An f64 field in range.
+    FRange {
+        field: &'static str,
+        lo: Bound<f64>,
+        hi: Bound<f64>,
+    },
+    /// A custom number (`tag` 'n') or date (`tag` 'd', day numbers) in range.
+    CustomRange {
+        key: String,
+        tag: char,
+        lo: Bound<f64>,
+        hi: Bound<f64>,
+    },
+    /// One related record of kind `object` matches `inner`; `contact_link` when the record
+    /// must belong to the enclosing contact rather than the lead.
+    Sub {
+        object: SubObject,
+        inner: Box<Node>,
+        contact_link: bool,
+    },
+    /// The lead's slice hash lies in `[lo, hi)`.
+    Slice { lo: u64, hi: Option<u64> },
+}
+
+/// Where a sort value comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SortSource {
+    Score,
+    /// An i64 fast field; `date` when it holds ms timestamps.
+    I64 { field: &'static str, date: bool },
+    /// The normalized lead name.
+    Name,
+    /// A custom field's sort value.
+    Custom(String),
+}
+
+/// One resolved sort key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SortSpec {
+    /// The key as written (`-created`), for output.
+    pub label: String,
+    pub source: SortSource,
+    pub descending: bool,
+}
+
+/// A query ready to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub node: Node,
+    pub sort: Vec<SortSpec>,
+}
+
+/// Resolves a parsed query. The first error wins (diagnostics carry spans into `text`).
+pub fn plan(query: &Query, ctx: &Context) -> Result<Plan, Diagnostic> {
+    let mut r = Resolver {
+        ctx,
+        views: Vec::new(),
+    };
+    let mut node = match &query.expr {
+        Some(e) => r.expr(e, Scope::Lead)?,
+        None => Node::All,
+    };
+    if let Some(slice) = query.slice {
+        let (lo, hi) = slice_range(slice.index, slice.count);
+        node = and(node, Node::Slice { lo, hi });
+    }
+    let mut sort = Vec::new();
+    for key in &query.sort {
+        sort.push(r.sort_key(key)?);
+    }
+    if sort.is_empty() {
+        if query.expr.as_ref().is_some_and(has_free_text) {
+            sort.push(SortSpec {
+                label: "relevance".into(),
+                source: SortSource::Score,
+                descending: true,
+            });
+        }
+        sort.push(SortSpec {
+            label: "-updated".into(),
+            source: SortSource::I64 {
+                field: "updated",
+                date: true,
+            },
+            descending: true,
+        });
+    }
+    Ok(Plan { node, sort })
+}
+
+/// Parses and resolves `text`.
+pub fn plan_text(text: &str, ctx: &Context) -> Result<Plan, Diagnostic> {
+    plan(&parse(text)?, ctx)
+}
+
+/// Whether the query has bare words or phrases outside sub-queries.
+fn has_free_text(e: &Expr) -> bool {
+    match e {
+        Expr::Text(_) | Expr::Phrase(_) => true,
+        Expr::And(v) | Expr::Or(v) => v.iter().any(has_free_text),
+        Expr::Not(inner) => has_free_text(inner),
+        _ => false,
+    }
+}
+
+fn and(a: Node, b: Node) -> Node {
+    match (a, b) {
+        (Node::All, x) | (x, Node::All) => x,
+        (Node::And(mut v), x) => {
+            v.push(x);
+            Node::And(v)
+        }
+        (a, b) => Node::And(vec![a, b]),
+    }
+}
+
+/// How a field is stored, per scope.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Text(&'static str),
+    Phone(&'static str),
+    Label(&'static str),
+    User(&'static str),
+    Ts(&'static str),
+    Day(&'static str),
+    Count(&'static str),
+    Num(&'static str),
+    Bool(&'static str),
+    Occurrence(&'static str),
+}
+
+fn kind(scope: Scope, field: &Field) -> Option<Kind> {
+    use Field as F;
+    use Kind::*;
+    let common = match field {
+        F::Created => Some(Ts("created")),
+        F::Updated => Some(Ts("updated")),
+        _ => None,
+    };
+    let specific = match scope {
+        Scope::Lead => match field {
+            F::Name => Text("name"),
+            F::Company => Text("company"),
+            F::Description => Text("description"),
+            F::Url => Text("url"),
+            F::City => Text("city"),
+            F::State => Text("state"),
+            F::Zip => Text("zip"),
+            F::Country => Text("country"),
+            F::Location => Text("location"),
+            F::Contact => Text("contact"),
+            F::Title => Text("title"),
+            F::Email => Text("email"),
+            F::Phone => Phone("phone"),
+            F::Status => Label("status"),
+            F::Owner => User("owner"),
+            F::LastCalled => Ts("last_called"),
+            F::LastEmailed => Ts("last_emailed"),
+            F::EmailOpened => Ts("email_opened"),
+            F::LastActivity => Ts("last_activity"),
+            F::Contacts => Count("n_contacts"),
+            F::Calls => Count("n_calls"),
+            F::Emails => Count("n_emails"),
+            F::Notes => Count("n_notes"),
+            F::Tasks => Count("n_tasks"),
+            F::Opportunities => Count("n_opportunities"),
+            F::Addresses => Count("n_addresses"),
+            F::Activities => Count("n_activities"),
+            F::Called => Occurrence("n_calls"),
+            F::Emailed => Occurrence("n_emails"),
+            F::Opportunity => Label("opportunity"),
+            F::OpportunityUser => User("opp_user"),
+            F::OpportunityValue => Num("opp_value"),
+            _ => return common,
+        },
+        Scope::Sub(object) => match (object, field) {
+            (SubObject::Contact, F::Name) => Text("name"),
+            (SubObject::Contact, F::Title) => Text("title"),
+            (SubObject::Contact, F::Email) => Text("email"),
+            (SubObject::Contact, F::Phone) => Phone("phone"),
+            (SubObject::Task, F::Due) => Day("due_day"),
+            (SubObject::Task, F::Done) => Bool("done"),
+            (SubObject::Task, F::Assignee) => User("user"),
+            (SubObject::Task, F::Text) => Text("text"),
+            (SubObject::Opportunity, F::Value) => Num("value"),
+            (SubObject::Opportunity, F::Confidence) => Num("confidence"),
+            (SubObject::Opportunity, F::Period) => Label("period"),
+            (SubObject::Opportunity, F::CloseDate) => Day("close_day"),
+            (_, F::Date) => Ts("date"),
+            (_, F::End) => Ts("end"),
+            (_, F::Opened) => Ts("opened"),
+            (_, F::Duration) => Num("duration"),
+            (_, F::Direction) => Label("direction"),
+            (_, F::Disposition) => Label("disposition"),
+            (_, F::Status) => Label("status"),
+            (_, F::Note) => Text("note"),
+            (_, F::User) => User("user"),
+            (_, F::RemotePhone) => Phone("remote_phone"),
+            (_, F::LocalPhone) => Phone("local_phone"),
+            (_, F::Subject) => Text("subject"),
+            (_, F::Body) => Text("body"),
+            (_, F::From) => Text("from"),
+            (_, F::To) => Text("to"),
+            (_, F::Pinned) => Bool("pinned"),
+            (_, F::Title) => Text("title"),
+            _ => return common,
+        },
+    };
+    Some(specific)
+}
+
+fn bounds_i(op: CmpOp, n: i64) -> (Bound<i64>, Bound<i64>) {
+    use Bound::*;
+    match op {
+        CmpOp::Match | CmpOp::Eq => (Included(n), Included(n)),
+        CmpOp::Lt => (Unbounded, Excluded(n)),
+        CmpOp::Le => (Unbounded, Included(n)),
+        CmpOp::Gt => (Excluded(n), Unbounded),
+        CmpOp::Ge => (Included(n), Unbounded),
+    }
+}
+
+fn bounds_f(op: CmpOp, n: f64) -> (Bound<f64>, Bound<f64>) {
+    use Bound::*;
+    match op {
+        CmpOp::Match | CmpOp::Eq => (Included(n), Included(n)),
+        CmpOp::Lt => (Unbounded, Excluded(n)),
+        CmpOp::Le => (Unbounded, Included(n)),
+        CmpOp::Gt => (Excluded(n), Unbounded),
+        CmpOp::Ge => (Included(n), Unbounded),
+    }
+}
+
+/// `[lo, hi)` as bounds.
+fn half_open(lo: Option<i64>, hi: Option<i64>) -> (Bound<i64>, Bound<i64>) {
+    (
+        lo.map_or(Bound::Unbounded, Bound::Included),
+        hi.map_or(Bound::Unbounded, Bound::Excluded),
+    )
+}
+
+fn words(field: &str, text: &str, prefix: bool) -> Node {
+    Node::Words {
+        field: field.to_owned(),
+        tokens: tokens(text),
+        prefix,
+    }
+}
+
+struct Resolver<'a> {
+    ctx: &'a Context,
+    /// Smart Views being expanded (normalized names), to report cycles.
+    views: Vec<String>,
+}
+
+impl Resolver<'_> {
+    fn expr(&mut self, e: &Expr, scope: Scope) -> Result<Node, Diagnostic> {
+        Ok(match e {
+            Expr::And(v) => Node::And(
+                v.iter()
+                    .map(|x| self.expr(x, scope))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Expr::Or(v) => Node::Or(
+                v.iter()
+                    .map(|x| self.expr(x, scope))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Expr::Not(inner) => Node::Not(Box::new(self.expr(inner, scope)?)),
+            Expr::Sub { object, expr } => Node::Sub {
+                object: *object,
+                inner: Box::new(self.expr(expr, Scope::Sub(*object))?),
+                contact_link: scope != Scope::Lead,
+            },
+            Expr::Text(w) => words("all", &w.node, true),
+            Expr::Phrase(p) => words("all", &p.node, false),
+            Expr::Has(target) => self.has(target.node, scope),
+            Expr::InView(name) => self.view(name)?,
+            Expr::Cmp { field, op, value } => self.cmp(scope, field, *op, value)?,
+            Expr::In { field, values } => Node::Or(
+                values
+                    .iter()
+                    .map(|v| self.cmp(scope, field, CmpOp::Eq, v))
+                    .collect::<Result<_, _>>()?,
+            ),
+        })
+    }
+
+    fn has(&self, target: HasTarget, scope: Scope) -> Node {
+        let at_least_one = |field| Node::IRange {
+            field,
+            lo: Bound::Included(1),
+            hi: Bound::Unbounded,
+        };
+        let linked = |object| Node::Sub {
+            object,
+            inner: Box::new(Node::All),
+            contact_link: true,
+        };
+        let contact = scope != Scope::Lead;
+        match target {
+            HasTarget::Phone => Node::Present("phone".into()),
+            HasTarget::Email => Node::Present("email".into()),
+            HasTarget::Calls if contact => linked(SubObject::Call),
+            HasTarget::Emails if contact => linked(SubObject::Email),
+            HasTarget::Notes if contact => linked(SubObject::Note),
+            HasTarget::Opportunities if contact => linked(SubObject::Opportunity),
+            HasTarget::Calls => at_least_one("n_calls"),
+            HasTarget::Emails => at_least_one("n_emails"),
+            HasTarget::Notes => at_least_one("n_notes"),
+            HasTarget::Tasks => at_least_one("n_tasks"),
+            HasTarget::Opportunities => at_least_one("n_opportunities"),
+            HasTarget::Contacts => at_least_one("n_contacts"),
+            HasTarget::Address => at_least_one("n_addresses"),
+        }
+    }
+
+    fn view(&mut self, name: &Spanned<String>) -> Result<Node, Diagnostic> {
+        let span = name.span.clone();
+        let key = norm(&name.node);
+        let Some(view) = self.ctx.views.iter().find(|v| norm(&v.name) == key) else {
+            let names = self.ctx.views.iter().map(|v| v.name.as_str());
+            let hint = match did_you_mean(&name.node, names.clone()) {
+                Some(best) => format!("did you mean `in:\"{best}\"`?"),
+                None if self.ctx.views.is_empty() => "there are no Smart Views yet".to_owned(),
+                None => format!("Smart Views: {}", names.collect::<Vec<_>>().join(", ")),
+            };
+            return Err(Diagnostic::new(
+                ErrorCode::BadValue,
+                span,
+                format!("unknown Smart View `{}`", name.node),
+            )
+            .with_hint(hint));
+        };
+        if self.views.contains(&key) {
+            let mut chain: Vec<String> = self
+                .views
+                .iter()
+                .skip_while(|v| **v != key)
+                .cloned()
+                .collect();
+            chain.push(key);
+            return Err(Diagnostic::new(
+                ErrorCode::BadValue,
+                span,
+                format!(
+                    "Smart View `{}` includes itself ({})",
+                    view.name,
+                    chain.join(" → ")
+                ),
+            )
+            .with_hint("remove one `in:` from the loop"));
+        }
+        let query = parse(&view.query).map_err(|d| {
+            Diagnostic::new(
+                ErrorCode::BadValue,
+                span.clone(),
+                format!("Smart View `{}` has an error: {}", view.name, d.message),
+            )
+            .with_hint(format!("fix the Smart View's query: {}", view.query))
+        })?;
+        self.views.push(key);
+        let node = match &query.expr {
+            Some(e) => self.expr(e, Scope::Lead).map_err(|d| {
+                if d.message.starts_with("Smart View") {
+                    Diagnostic { span: span.clone(), ..d }
+                } else {
+                    Diagnostic::new(
+                        d.code,
+                        span.clone(),
+                        format!("Smart View `{}` has an error: {}", view.name, d.message),
+                    )
+                    .with_hint_opt(d.hint)
+                }
+            }),
+            None => Ok(Node::All),
+        };
+        self.views.pop();
+        let mut node = node?;
+        if let Some(slice) = query.slice {
+            let (lo, hi) = slice_range(slice.index, slice.count);
+            node = and(node, Node::Slice { lo, hi });
+        }
+        Ok(node)
+    }
+
+    fn cmp(
+        &self,
+        scope: Scope,
+        field: &Spanned<Field>,
+        op: CmpOp,
+        value: &Spanned<Value>,
+    ) -> Result<Node, Diagnostic> {
+        if let Field::Custom(name) = &field.node {
+            return self.custom(scope, name, field, op, value);
+        }
+        let Some(kind) = kind(scope, &field.node) else {
+            return Err(Diagnostic::new(
+                ErrorCode::UnknownField,
+                field.span.clone(),
+                format!("`{}` can't be searched here", field.node),
+            ));
+        };
+        let v = &value.node;
+        let bad = || {
+            Diagnostic::new(
+                ErrorCode::BadValue,
+                value.span.clone(),
+                format!("`{}` can't take this value", field.node),
+            )
+        };
+        Ok(match kind {
+            Kind::Text(f) => match v {
+                Value::Any => Node::Present(f.into()),
+                Value::Word(s) | Value::Phrase(s) if op == CmpOp::Eq => Node::Exact {
+                    key: f.into(),
+                    value: norm(s),
+                },
+                Value::Word(s) => words(f, s, true),
+                Value::Phrase(s) => words(f, s, false),
+                _ => return Err(bad()),
+            },
+            Kind::Phone(f) => match v {
+                Value::Any => Node::Present(f.into()),
+                Value::Word(s) | Value::Phrase(s) => {
+                    let d = digits(s);
+                    if d.is_empty() {
+                        Node::Nothing
+                    } else if op == CmpOp::Eq {
+                        Node::Exact {
+                            key: f.into(),
+                            value: d,
+                        }
+                    } else {
+                        Node::Words {
+                            field: f.into(),
+                            tokens: vec![d],
+                            prefix: true,
+                        }
+                    }
+                }
+                _ => return Err(bad()),
+            },
+            Kind::Label(f) => match v {
+                Value::Any => Node::Present(f.into()),
+                Value::Label(s) | Value::Word(s) | Value::Phrase(s) => Node::Exact {
+                    key: f.into(),
+                    value: norm(s),
+                },
+                _ => return Err(bad()),
+            },
+            Kind::User(f) => match v {
+                Value::Any => Node::Present(f.into()),
+                Value::Me => match self.ctx.me {
+                    Some(me) => Node::Exact {
+                        key: format!("{f}#id"),
+                        value: me.to_string().to_lowercase(),
+                    },
+                    None => Node::Nothing,
+                },
+                Value::Word(s) => words(f, s, true),
+                Value::Phrase(s) => words(f, s, false),
+                _ => return Err(bad()),
+            },
+            Kind::Ts(f) | Kind::Day(f) => {
+                let day = matches!(kind, Kind::Day(_));
+                match self.ctx.clock.cond(op, v).ok_or_else(bad)? {
+                    DateCond::Exists => Node::Present(f.into()),
+                    DateCond::Missing => Node::Not(Box::new(Node::Present(f.into()))),
+                    DateCond::Range(lo, hi) => {
+                        let (lo, hi) = if day {
+                            self.ctx.clock.day_range(lo, hi)
+                        } else {
+                            (lo, hi)
+                        };
+                        let (lo, hi) = half_open(lo, hi);
+                        Node::IRange { field: f, lo, hi }
+                    }
+                }
+            }
+            Kind::Count(f) => match v {
+                Value::Number(n) => {
+                    let (lo, hi) = bounds_i(op, *n as i64);
+                    Node::IRange { field: f, lo, hi }
+                }
+                _ => return Err(bad()),
+            },
+            Kind::Num(f) => match v {
+                Value::Any => Node::Present(f.into()),
+                Value::Number(n) => {
+                    let (lo, hi) = bounds_f(op, *n);
+                    Node::FRange { field: f, lo, hi }
+                }
+                _ => return Err(bad()),
+            },
+            Kind::Bool(f) => match v {
+                Value::Yes => Node::Exact {
+                    key: f.into(),
+                    value: "yes".into(),
+                },
+                Value::No => Node::Exact {
+                    key: f.into(),
+                    value: "no".into(),
+                },
+                _ => return Err(bad()),
+            },
+            Kind::Occurrence(f) => {
+                let (lo, hi) = match v {
+                    Value::Never => bounds_i(CmpOp::Eq, 0),
+                    Value::Yes => bounds_i(CmpOp::Ge, 1),
+                    Value::Number(n) => bounds_i(op, *n as i64),
+                    _ => return Err(bad()),
+                };
+                Node::IRange { field: f, lo, hi }
+            }
+        })
+    }
+}
+
+#[path = "plan_custom.rs"]
+mod custom;
+
+impl Resolver<'_> {
+    fn sort_key(&self, key: &SortKey) -> Result<SortSpec, Diagnostic> {
+        let label = format!(
+            "{}{}",
+            if key.descending { "-" } else { "" },
+            key.field.node
+        );
+        let i64 = |field, date| SortSource::I64 { field, date };
+        let source = match &key.field.node {
+            Field::Created => i64("created", true),
+            Field::Updated => i64("updated", true),
+            Field::LastCalled => i64("last_called", true),
+            Field::LastEmailed => i64("last_emailed", true),
+            Field::LastActivity => i64("last_activity", true),
+            Field::Calls => i64("n_calls", false),
+            Field::Contacts => i64("n_contacts", false),
+            Field::Opportunities => i64("n_opportunities", false),
+            Field::Activities => i64("n_activities", false),
+            Field::Name => SortSource::Name,
+            Field::Custom(name) => {
+                let def = self.custom_def(Scope::Lead, name, &key.field)?;
+                SortSource::Custom(custom_key(&def.name))
+            }
+            other => {
+                return Err(Diagnostic::new(
+                    ErrorCode::UnknownSortKey,
+                    key.field.span.clone(),
+                    format!("can't sort by `{other}`"),
+                ));
+            }
+        };
+        Ok(SortSpec {
+            label,
+            source,
+            descending: key.descending,
+        })
+    }
+
+    /// The definition of custom field `name` in `scope`, or an `unknown_field` diagnostic.
+    fn custom_def(
+        &self,
+        scope: Scope,
+        name: &str,
+        field: &Spanned<Field>,
+    ) -> Result<&CustomFieldDef, Diagnostic> {
+        let target = match scope {
+            Scope::Lead => FieldTarget::Lead,
+            _ => FieldTarget::Contact,
+        };
+        let defs = || self.ctx.fields.iter().filter(move |d| d.applies_to == target);
+        if let Some(def) = defs().find(|d| norm(&d.name) == norm(name)) {
+            return Ok(def);
+        }
+        let hint = match did_you_mean(name, defs().map(|d| d.name.as_str())) {
+            Some(best) if best.contains(' ') => format!("did you mean `\"custom.{best}\"`?"),
+            Some(best) => format!("did you mean `custom.{best}`?"),
+            None if defs().next().is_none() => "there are no custom fields here".to_owned(),
+            None => format!(
+                "custom fields: {}",
+                defs().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        };
+        Err(Diagnostic::new(
+            ErrorCode::UnknownField,
+            field.span.clone(),
+            format!("unknown custom field `{name}`"),
+        )
+        .with_hint(hint))
+    }
+}
+
+/// The value type a custom field's values are read as.
+fn custom_type(kind: FieldType) -> ValueType {
+    match kind {
+        FieldType::Text => ValueType::Text,
+        FieldType::Number => ValueType::Number,
+        FieldType::Date => ValueType::Date,
+        FieldType::Choice => ValueType::Label,
+    }
+}

@@ -1,0 +1,269 @@
+//! The index schema: one document per lead plus one child document per contact, call, email,
+//! note, meeting, task and opportunity, all in one index and told apart by `kind`. Also the
+//! text analysis both sides share (lower-case + ASCII folding) and the term encodings.
+//! Never reads the store and never plans queries.
+
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, JsonObjectOptions, STORED, STRING, Schema,
+    TextFieldIndexing, TextOptions,
+};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
+};
+
+/// Bumped whenever the schema or what documents contain changes: an index with another
+/// version is rebuilt at open.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The name the folding analyzer is registered under.
+pub const TOKENIZER: &str = "rapport";
+
+/// Separates a key from a value inside `exact`, `present`-style and custom terms.
+pub const SEP: char = '\u{1}';
+
+/// Text fields (tokenized, with positions), shared by every document kind: what a field
+/// means depends on the document's kind (`title` is a contact's job title on a contact, the
+/// meeting title on a meeting).
+pub const TEXT_FIELDS: &[&str] = &[
+    "all",
+    "name",
+    "company",
+    "description",
+    "url",
+    "city",
+    "state",
+    "zip",
+    "country",
+    "location",
+    "contact",
+    "title",
+    "email",
+    "phone",
+    "owner",
+    "opp_user",
+    "note",
+    "subject",
+    "body",
+    "from",
+    "to",
+    "user",
+    "text",
+    "remote_phone",
+    "local_phone",
+    "custom",
+];
+
+/// i64 fields (indexed for ranges, fast for sorting): counts, timestamps in ms since the
+/// epoch, and day numbers (days since 1970-01-01) for date-only values.
+pub const I64_FIELDS: &[&str] = &[
+    "n_contacts",
+    "n_calls",
+    "n_emails",
+    "n_notes",
+    "n_tasks",
+    "n_opportunities",
+    "n_addresses",
+    "n_activities",
+    "created",
+    "updated",
+    "last_called",
+    "last_emailed",
+    "email_opened",
+    "last_activity",
+    "date",
+    "end",
+    "opened",
+    "due_day",
+    "close_day",
+];
+
+/// f64 fields: call duration, opportunity value (currency units) and confidence, and the
+/// lead's opportunity values.
+pub const F64_FIELDS: &[&str] = &["duration", "value", "confidence", "opp_value"];
+
+/// Handles to every field.
+#[derive(Debug, Clone)]
+pub struct Fields {
+    pub schema: Schema,
+    pub kind: Field,
+    pub lead_id: Field,
+    pub lead_hi: Field,
+    pub lead_lo: Field,
+    pub rec_hi: Field,
+    pub rec_lo: Field,
+    pub contact_hi: Field,
+    pub contact_lo: Field,
+    pub slice: Field,
+    pub name_sort: Field,
+    /// `{field}\u{1}{normalized whole value}`: exact values, labels, flags, user ids.
+    pub exact: Field,
+    /// `{field}`: the field has a value.
+    pub present: Field,
+    /// `{key}\u{1}n{hex}` / `{key}\u{1}d{hex}`: ordered custom numbers and dates.
+    pub custom_num: Field,
+    /// `{key: value}` per custom field, fast only: the values `sort:custom.X` reads.
+    pub custom_sort: Field,
+}
+
+impl Fields {
+    pub fn new() -> Fields {
+        let mut b = Schema::builder();
+        let text = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(TOKENIZER)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        );
+        for name in TEXT_FIELDS {
+            b.add_text_field(name, text.clone());
+        }
+        for name in I64_FIELDS {
+            b.add_i64_field(name, INDEXED | FAST);
+        }
+        for name in F64_FIELDS {
+            b.add_f64_field(name, INDEXED | FAST);
+        }
+        let kind = b.add_text_field("kind", STRING);
+        let lead_id = b.add_text_field("lead_id", STRING | STORED);
+        let lead_hi = b.add_u64_field("lead_hi", FAST);
+        let lead_lo = b.add_u64_field("lead_lo", FAST);
+        let rec_hi = b.add_u64_field("rec_hi", FAST);
+        let rec_lo = b.add_u64_field("rec_lo", FAST);
+        let contact_hi = b.add_u64_field("contact_hi", FAST);
+        let contact_lo = b.add_u64_field("contact_lo", FAST);
+        let slice = b.add_u64_field("slice", INDEXED | FAST);
+        let name_sort = b.add_text_field("name_sort", TextOptions::default().set_fast("raw"));
+        let exact = b.add_text_field("exact", STRING);
+        let present = b.add_text_field("present", STRING);
+        let custom_num = b.add_text_field("custom_num", STRING);
+        let custom_sort =
+            b.add_json_field("custom_sort", JsonObjectOptions::default().set_fast("raw"));
+        Fields {
+            schema: b.build(),
+            kind,
+            lead_id,
+            lead_hi,
+            lead_lo,
+            rec_hi,
+            rec_lo,
+            contact_hi,
+            contact_lo,
+            slice,
+            name_sort,
+            exact,
+            present,
+            custom_num,
+            custom_sort,
+        }
+    }
+
+    /// A field by name; the names come from the constant lists above.
+    pub fn get(&self, name: &str) -> Field {
+        self.schema
+            .get_field(name)
+            .unwrap_or_else(|_| panic!("schema has no field `{name}`"))
+    }
+}
+
+impl Default for Fields {
+    fn default() -> Self {
+        Fields::new()
+    }
+}
+
+/// The analyzer for every text field: split on non-alphanumerics, lower-case, fold accents.
+pub fn analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(64))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build()
+}
+
+/// The tokens of `text` as the index sees them.
+pub fn tokens(text: &str) -> Vec<String> {
+    thread_local! {
+        static ANALYZER: std::cell::RefCell<TextAnalyzer> = std::cell::RefCell::new(analyzer());
+    }
+    ANALYZER.with(|a| {
+        let mut a = a.borrow_mut();
+        let mut stream = a.token_stream(text);
+        let mut out = Vec::new();
+        while stream.advance() {
+            out.push(stream.token().text.clone());
+        }
+        out
+    })
+}
+
+/// The normalized whole value for exact comparisons: its tokens joined by one space.
+pub fn norm(text: &str) -> String {
+    tokens(text).join(" ")
+}
+
+/// The key a custom field is indexed under (its normalized name).
+pub fn custom_key(name: &str) -> String {
+    norm(name)
+}
+
+/// Just the digits of a phone number or phone query.
+pub fn digits(text: &str) -> String {
+    text.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// An f64 as 16 hex digits whose text order is numeric order.
+pub fn ordered_hex(value: f64) -> String {
+    let value = if value == 0.0 { 0.0 } else { value };
+    let bits = value.to_bits();
+    let key = if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    };
+    format!("{key:016x}")
+}
+
+/// A stable 64-bit hash of a lead id (FNV-1a over its text), for `slice:`.
+pub fn slice_hash(id: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// The `[lo, hi)` hash range of slice `index` of `count` (the last slice ends at `u64::MAX`
+/// inclusive).
+pub fn slice_range(index: u32, count: u32) -> (u64, Option<u64>) {
+    let width = u64::MAX / u64::from(count.max(1));
+    let lo = width * u64::from(index);
+    let hi = (index + 1 < count).then(|| width * u64::from(index + 1));
+    (lo, hi)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_case_and_accents() {
+        assert_eq!(tokens("Café MÜNCHEN, menlo-park"), ["cafe", "munchen", "menlo", "park"]);
+        assert_eq!(norm("  Bad_Fit "), "bad fit");
+    }
+
+    #[test]
+    fn ordered_hex_orders_numbers() {
+        let values = [-1e9, -2.5, 0.0, 1.0, 2.5, 1e12];
+        let hex: Vec<String> = values.iter().map(|v| ordered_hex(*v)).collect();
+        let mut sorted = hex.clone();
+        sorted.sort();
+        assert_eq!(hex, sorted);
+    }
+
+    #[test]
+    fn slices_cover_everything() {
+        assert_eq!(slice_range(0, 1), (0, None));
+        let (lo, hi) = slice_range(1, 4);
+        assert!(lo > 0 && hi.is_some());
+    }
+}

@@ -1,0 +1,213 @@
+//! The search indexer's feed: whole leads with their aggregates (by id, or a page in id
+//! order for a rebuild), the leads the outbox says were touched, and lead-list rows for a set
+//! of ids. Read-only; ids are bound as a JSON array, never spliced into SQL.
+
+use crate::Store;
+use crate::error::Result;
+use crate::read::{Aggregates, LeadSummary};
+use crate::rows::decode;
+use rapport_core::*;
+use sqlx::Row;
+use std::collections::HashMap;
+
+/// One lead as the search index needs it: everything nested plus the maintained aggregates.
+#[derive(Debug, Clone)]
+pub struct IndexRow {
+    pub bundle: LeadBundle,
+    pub aggregates: Aggregates,
+}
+
+/// What the outbox says changed after a sequence number.
+#[derive(Debug, Clone, Default)]
+pub struct Touched {
+    /// Leads whose documents must be replaced (or removed).
+    pub leads: Vec<Id>,
+    /// Whether users changed (their names appear in lead documents).
+    pub users: bool,
+    /// The last sequence number read (the argument when nothing was read).
+    pub last_seq: i64,
+    /// Entries read.
+    pub entries: usize,
+}
+
+const LEAD_COLUMNS: &str = "id, data, n_contacts, n_calls, n_emails, n_notes, n_meetings, n_activities, n_tasks, \
+     n_opportunities, last_called, last_emailed, email_opened, last_activity";
+
+impl Store {
+    /// Leads touched by outbox entries after `seq` (at most `limit` entries), oldest first.
+    pub async fn touched_since(&self, seq: i64, limit: i64) -> Result<Touched> {
+        let rows = sqlx::query(
+            "SELECT seq, entity, record_id, lead_id FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(seq)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Touched {
+            last_seq: seq,
+            entries: rows.len(),
+            ..Touched::default()
+        };
+        let mut seen = std::collections::HashSet::new();
+        for row in rows {
+            out.last_seq = row.get(0);
+            let entity: String = row.get(1);
+            let lead: Option<String> = match entity.as_str() {
+                "lead" => Some(row.get(2)),
+                "user" => {
+                    out.users = true;
+                    None
+                }
+                _ => row.get(3),
+            };
+            if let Some(id) = lead.and_then(|l| l.parse::<Id>().ok())
+                && seen.insert(id)
+            {
+                out.leads.push(id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The given leads (those not deleted) with everything nested and their aggregates.
+    pub async fn index_rows(&self, ids: &[Id]) -> Result<Vec<IndexRow>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let keys: Vec<String> = ids.iter().map(Id::to_string).collect();
+        let keys = serde_json::to_string(&keys).unwrap_or_else(|_| "[]".into());
+        let mut tx = self.pool.begin().await?;
+        let sql = format!(
+            "SELECT {LEAD_COLUMNS} FROM leads WHERE deleted = 0 AND id IN (SELECT value FROM json_each(?)) ORDER BY id"
+        );
+        let leads = sqlx::query(&sql).bind(&keys).fetch_all(&mut *tx).await?;
+        let mut out = lead_rows(leads)?;
+        let index: HashMap<String, usize> = out
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.bundle.lead.id.to_string(), i))
+            .collect();
+        for table in ["contacts", "activities", "tasks", "opportunities"] {
+            let sql = format!(
+                "SELECT lead_id, data FROM {table} WHERE deleted = 0 AND lead_id IN (SELECT value FROM json_each(?)) ORDER BY lead_id, id"
+            );
+            let rows = sqlx::query(&sql).bind(&keys).fetch_all(&mut *tx).await?;
+            attach(&mut out, &index, table, rows)?;
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Up to `limit` leads in id order after `after`, with everything nested and aggregates
+    /// (the rebuild path: one range read per table).
+    pub async fn index_page(&self, after: Option<Id>, limit: i64) -> Result<Vec<IndexRow>> {
+        let after = after.map(|a| a.to_string()).unwrap_or_default();
+        let mut tx = self.pool.begin().await?;
+        let sql = format!(
+            "SELECT {LEAD_COLUMNS} FROM leads WHERE deleted = 0 AND id > ? ORDER BY id LIMIT ?"
+        );
+        let leads = sqlx::query(&sql)
+            .bind(&after)
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut out = lead_rows(leads)?;
+        let (Some(first), Some(last)) = (out.first(), out.last()) else {
+            return Ok(vec![]);
+        };
+        let (lo, hi) = (
+            first.bundle.lead.id.to_string(),
+            last.bundle.lead.id.to_string(),
+        );
+        let index: HashMap<String, usize> = out
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.bundle.lead.id.to_string(), i))
+            .collect();
+        for table in ["contacts", "activities", "tasks", "opportunities"] {
+            let sql = format!(
+                "SELECT lead_id, data FROM {table} WHERE deleted = 0 AND lead_id >= ? AND lead_id <= ? ORDER BY lead_id, id"
+            );
+            let rows = sqlx::query(&sql)
+                .bind(&lo)
+                .bind(&hi)
+                .fetch_all(&mut *tx)
+                .await?;
+            attach(&mut out, &index, table, rows)?;
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Lead-list rows for the given ids, in the order given (missing or deleted ids skipped).
+    pub async fn lead_summaries(&self, ids: &[Id]) -> Result<Vec<LeadSummary>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let keys: Vec<String> = ids.iter().map(Id::to_string).collect();
+        let json = serde_json::to_string(&keys).unwrap_or_else(|_| "[]".into());
+        let rows = sqlx::query_as::<_, LeadSummary>(
+            "SELECT id, name, status_label, primary_contact, city, n_contacts AS contacts, last_activity, date_updated
+             FROM leads WHERE deleted = 0 AND id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(json)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut by_id: HashMap<String, LeadSummary> =
+            rows.into_iter().map(|r| (r.id.clone(), r)).collect();
+        Ok(keys.iter().filter_map(|k| by_id.remove(k)).collect())
+    }
+}
+
+fn lead_rows(rows: Vec<sqlx::sqlite::SqliteRow>) -> Result<Vec<IndexRow>> {
+    rows.into_iter()
+        .map(|row| {
+            let data: String = row.get(1);
+            let lead: Lead = decode(&data)?;
+            Ok(IndexRow {
+                bundle: LeadBundle {
+                    lead,
+                    contacts: vec![],
+                    activities: vec![],
+                    tasks: vec![],
+                    opportunities: vec![],
+                },
+                aggregates: Aggregates {
+                    n_contacts: row.get(2),
+                    n_calls: row.get(3),
+                    n_emails: row.get(4),
+                    n_notes: row.get(5),
+                    n_meetings: row.get(6),
+                    n_activities: row.get(7),
+                    n_tasks: row.get(8),
+                    n_opportunities: row.get(9),
+                    last_called: row.get(10),
+                    last_emailed: row.get(11),
+                    email_opened: row.get(12),
+                    last_activity: row.get(13),
+                },
+            })
+        })
+        .collect()
+}
+
+fn attach(
+    out: &mut [IndexRow],
+    index: &HashMap<String, usize>,
+    table: &str,
+    rows: Vec<sqlx::sqlite::SqliteRow>,
+) -> Result<()> {
+    for row in rows {
+        let lead: &str = row.get(0);
+        let Some(&i) = index.get(lead) else { continue };
+        let data: &str = row.get(1);
+        let b = &mut out[i].bundle;
+        match table {
+            "contacts" => b.contacts.push(decode(data)?),
+            "activities" => b.activities.push(decode(data)?),
+            "tasks" => b.tasks.push(decode(data)?),
+            _ => b.opportunities.push(decode(data)?),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! Import support: the key scans a dedupe table is built from (lead names and urls, contact
+//! emails and phones, paged by id in one pass), the import checkpoints (`imports` table) and
+//! the reads an upsert needs inside the chunk's write transaction. Never builds SQL from input.
+
+use crate::error::Result;
+use crate::rows::decode;
+use crate::{Store, Writer};
+use rapport_core::{Activity, Id, Lead};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+/// What a lead can be matched by.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeadKey {
+    pub id: Id,
+    pub name: String,
+    pub url: Option<String>,
+}
+
+/// What a contact can be matched by (emails lower-case, phones E.164).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactKey {
+    pub id: Id,
+    pub lead_id: Id,
+    pub emails: Vec<String>,
+    pub phones: Vec<String>,
+}
+
+/// The progress of one import, rewritten with every committed chunk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct ImportCheckpoint {
+    pub id: String,
+    pub path: String,
+    pub size: i64,
+    pub head_hash: String,
+    pub mapping: String,
+    pub options: String,
+    pub rows_done: i64,
+    pub byte_offset: i64,
+    pub next_line: i64,
+    pub errors_len: i64,
+    pub summary: String,
+    /// `running` until the last chunk commits, then `done`.
+    pub state: String,
+    pub started_at: String,
+    pub updated_at: String,
+}
+
+/// Unit separator: cannot occur in an email or an E.164 number.
+const SEP: &str = "\u{1f}";
+
+fn split(list: Option<String>) -> Vec<String> {
+    list.map(|s| {
+        s.split(SEP)
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+impl Store {
+    /// Live leads with id > `after`, in id order: id, name and url.
+    pub async fn lead_keys(&self, after: Option<Id>, limit: i64) -> Result<Vec<LeadKey>> {
+        let rows = sqlx::query(
+            "SELECT id, name, json_extract(data, '$.url') FROM leads
+             WHERE deleted = 0 AND id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(after.map(|a| a.to_string()).unwrap_or_default())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(LeadKey {
+                    id: r.get::<String, _>(0).parse()?,
+                    name: r.get(1),
+                    url: r.get(2),
+                })
+            })
+            .collect()
+    }
+
+    /// Live contacts (of live leads) with id > `after`, in id order, with their emails and
+    /// phones.
+    pub async fn contact_keys(&self, after: Option<Id>, limit: i64) -> Result<Vec<ContactKey>> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.lead_id,
+               (SELECT group_concat(e.value ->> 'email', char(31)) FROM json_each(c.data, '$.emails') e),
+               (SELECT group_concat(p.value ->> 'phone', char(31)) FROM json_each(c.data, '$.phones') p)
+             FROM contacts c WHERE c.deleted = 0 AND c.id > ?
+               AND EXISTS (SELECT 1 FROM leads l WHERE l.id = c.lead_id AND l.deleted = 0)
+             ORDER BY c.id LIMIT ?",
+        )
+        .bind(after.map(|a| a.to_string()).unwrap_or_default())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ContactKey {
+                    id: r.get::<String, _>(0).parse()?,
+                    lead_id: r.get::<String, _>(1).parse()?,
+                    emails: split(r.get(2)),
+                    phones: split(r.get(3)),
+                })
+            })
+            .collect()
+    }
+
+    /// The newest unfinished import of this file (same path, size and head hash), if any.
+    pub async fn running_import(
+        &self,
+        path: &str,
+        size: i64,
+        head_hash: &str,
+    ) -> Result<Option<ImportCheckpoint>> {
+        Ok(sqlx::query_as::<_, ImportCheckpoint>(
+            "SELECT * FROM imports WHERE path = ? AND size = ? AND head_hash = ? AND state = 'running'
+             ORDER BY started_at DESC, id DESC LIMIT 1",
+        )
+        .bind(path)
+        .bind(size)
+        .bind(head_hash)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// An import by id.
+    pub async fn import_checkpoint(&self, id: &str) -> Result<Option<ImportCheckpoint>> {
+        Ok(
+            sqlx::query_as::<_, ImportCheckpoint>("SELECT * FROM imports WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Marks an import finished (nothing left to resume).
+    pub async fn finish_import(&self, id: &str, summary: &str) -> Result<()> {
+        sqlx::query("UPDATE imports SET state = 'done', summary = ?, updated_at = ? WHERE id = ?")
+            .bind(summary)
+            .bind(rapport_core::time::fmt(&self.now()))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+impl Writer {
+    /// Inserts or rewrites an import's checkpoint inside this transaction.
+    pub async fn save_import(&mut self, cp: &ImportCheckpoint) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO imports (id, path, size, head_hash, mapping, options, rows_done, byte_offset,
+                                  next_line, errors_len, summary, state, started_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT(id) DO UPDATE SET rows_done = excluded.rows_done,
+               byte_offset = excluded.byte_offset, next_line = excluded.next_line,
+               errors_len = excluded.errors_len, summary = excluded.summary,
+               state = excluded.state, updated_at = excluded.updated_at",
+        )
+        .bind(&cp.id)
+        .bind(&cp.path)
+        .bind(cp.size)
+        .bind(&cp.head_hash)
+        .bind(&cp.mapping)
+        .bind(&cp.options)
+        .bind(cp.rows_done)
+        .bind(cp.byte_offset)
+        .bind(cp.next_line)
+        .bind(cp.errors_len)
+        .bind(&cp.summary)
+        .bind(&cp.state)
+        .bind(&cp.started_at)
+        .bind(&cp.updated_at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// A live lead, or `None` (deleted meanwhile).
+    pub async fn live_lead(&mut self, id: Id) -> Result<Option<Lead>> {
+        let data: Option<String> =
+            sqlx::query_scalar("SELECT data FROM leads WHERE id = ? AND deleted = 0")
+                .bind(id.to_string())
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        data.map(|d| decode(&d)).transpose()
+    }
+
+    /// A lead's live notes (an import does not add the same note twice).
+    pub async fn notes_of(&mut self, lead: Id) -> Result<Vec<Activity>> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT data FROM activities WHERE lead_id = ? AND kind = 'note' AND deleted = 0 ORDER BY id",
+        )
+        .bind(lead.to_string())
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter().map(|d| decode(d)).collect()
+    }
+}

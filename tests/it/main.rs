@@ -1,0 +1,5 @@
+//! The one integration-test binary: the CLI as a user runs it, and the desktop app as a user
+//! uses it (the real window under Xvfb, driven over WebDriver).
+
+mod cli;
+mod desktop;

@@ -1,0 +1,71 @@
+//! `cargo xtask run | test | bench`: the project's two commands (plus benchmarks). Each first
+//! installs what is missing on a Debian/Ubuntu machine, then builds and runs. No shell scripts.
+
+mod bench;
+mod deps;
+mod sh;
+
+use anyhow::{Result, bail};
+use sh::{cmd, root};
+
+const USAGE: &str = "usage: cargo xtask <run [-- APP ARGS] | test | bench [--quick]>
+  run    install what is missing, build the UI and the desktop app, launch it on its default store
+  test   everything CI checks: fmt, clippy -D warnings, Rust tests (unit, integration, end-to-end), UI checks and tests
+  bench  benchmarks: prints a table and writes target/bench/bench.json";
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("xtask: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("run") => run_app(&args[1..]),
+        Some("test") => test(),
+        Some("bench") => bench::bench(&args[1..]),
+        Some("deps") => deps::ensure(deps::Need::All),
+        _ => bail!("{USAGE}"),
+    }
+}
+
+/// Builds the UI bundle (`ui/dist`), installing npm packages when the lock file changed.
+pub fn build_ui() -> Result<()> {
+    deps::npm_install()?;
+    cmd("npm", &["run", "build", "--silent"]).dir(root().join("ui")).run()
+}
+
+fn run_app(extra: &[String]) -> Result<()> {
+    deps::ensure(deps::Need::App)?;
+    build_ui()?;
+    cmd("cargo", &["build", "-p", "rapport-desktop", "-p", "rapport-cli"]).run()?;
+    let bin = sh::target_dir().join("debug/rapport-desktop");
+    let extra: Vec<&str> = extra.iter().map(String::as_str).filter(|a| *a != "--").collect();
+    let mut c = cmd(bin.to_str().unwrap_or("rapport-desktop"), &extra);
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        eprintln!("xtask: no display found; starting the app under Xvfb (xvfb-run)");
+        let mut a = vec!["-a", "-s", "-screen 0 1400x900x24", bin.to_str().unwrap_or("")];
+        a.extend(extra.iter().copied());
+        c = cmd("xvfb-run", &a);
+    }
+    c.run()
+}
+
+fn test() -> Result<()> {
+    deps::ensure(deps::Need::All)?;
+    let ui = root().join("ui");
+    build_ui()?;
+    cmd("npm", &["run", "check", "--silent"]).dir(&ui).run()?;
+    cmd("npm", &["test", "--silent"]).dir(&ui).run()?;
+    cmd("cargo", &["fmt", "--all", "--", "--check"]).run()?;
+    cmd("cargo", &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]).run()?;
+    // The end-to-end tests drive these binaries.
+    cmd("cargo", &["build", "--locked", "-p", "rapport-desktop", "-p", "rapport-cli"]).run()?;
+    cmd("cargo", &["test", "--workspace", "--locked", "--no-fail-fast"])
+        .env("RAPPORT_ARTIFACTS", root().join("target/e2e-artifacts"))
+        .run()?;
+    println!("xtask: all checks passed");
+    Ok(())
+}
