@@ -24,7 +24,18 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         set_task_done,
         create_note,
         update_note,
-        load_demo
+        load_demo,
+        crate::phone::phone_status,
+        crate::phone::phone_dial,
+        crate::phone::phone_answer,
+        crate::phone::phone_reject,
+        crate::phone::phone_hangup,
+        crate::phone::phone_hold,
+        crate::phone::phone_mute,
+        crate::phone::phone_dtmf,
+        crate::phone::phone_dismiss,
+        crate::phone::phone_set_password,
+        crate::phone::update_call
     ]
 }
 

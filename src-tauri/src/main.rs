@@ -1,8 +1,10 @@
 //! The desktop shell: opens the store, registers the commands (each a few lines over the app
-//! facade) and forwards store changes made by any process to the UI as `store-changed`.
+//! facade), starts the softphone (`phone-event`) and forwards store changes made by any
+//! process to the UI as `store-changed`.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod phone;
 
 use rapport_app::App;
 use tauri::{Emitter, Manager};
@@ -18,6 +20,7 @@ fn main() {
             let watcher = tauri::async_runtime::block_on(app.watch(move |seq| {
                 let _ = handle.emit("store-changed", serde_json::json!({ "seq": seq }));
             }))?;
+            phone::setup(tauri_app, &app);
             tauri_app.manage(app);
             tauri_app.manage(watcher);
             Ok(())

@@ -1,5 +1,6 @@
 //! The one integration-test binary: the CLI as a user runs it, and the desktop app as a user
-//! uses it (the real window under Xvfb, driven over WebDriver).
+//! uses it (the real window under Xvfb, driven over WebDriver), and the softphone against sipp.
 
 mod cli;
 mod desktop;
+mod phone;

@@ -23,6 +23,8 @@ const APP_PACKAGES: &[&str] = &[
     "libjavascriptcoregtk-4.1-dev",
     "librsvg2-dev",
     "libayatana-appindicator3-dev",
+    // Microphone and speaker (cpal → ALSA).
+    "libasound2-dev",
     "xvfb",
     "xauth",
 ];

@@ -1,14 +1,24 @@
 //! The facade: every use case the shells offer (desktop commands, CLI, later the server API),
 //! each a few lines over the core's operations and the store. Knows nothing of Tauri or axum.
 
+mod csv;
 mod demo;
 mod error;
+mod phone;
 mod search;
 mod views;
 mod watch;
 
+pub use csv::{
+    CsvExportReport, CsvImportOptions, CsvPhase, CsvPreview, CsvProgress, CsvTarget, ImportSummary,
+    Mapping, MatchKey, UnknownColumns,
+};
 pub use demo::{DemoOptions, DemoReport};
 pub use error::{AppError, Result};
+pub use phone::{
+    AudioChoice, CallView, KEYCHAIN_SERVICE, PhoneSettings, PhoneSnapshot, RegistrationView,
+    Softphone, forget_password, load_password, save_password,
+};
 pub use search::{SearchOptions, SearchResult, SearchRow};
 pub use views::*;
 pub use watch::StoreWatcher;
@@ -189,6 +199,15 @@ impl App {
         let a: Activity = write_op!(self, |w| {
             let a = w.activity(id).await?;
             ops::update_note(&a, patch, &mut w.ctx)?
+        })?;
+        Ok(activity_view(&a, &self.store.users().await?))
+    }
+
+    /// Changes a logged call: its note (autosaved from the call bar) or its outcome.
+    pub async fn update_call(&self, id: Id, patch: CallPatch) -> Result<ActivityView> {
+        let a: Activity = write_op!(self, |w| {
+            let a = w.activity(id).await?;
+            ops::update_call(&a, patch, &mut w.ctx)?
         })?;
         Ok(activity_view(&a, &self.store.users().await?))
     }

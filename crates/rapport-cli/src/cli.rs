@@ -432,6 +432,8 @@ pub struct DemoArgs {
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Format {
     Jsonl,
+    /// One row per contact with its lead's columns.
+    Csv,
 }
 
 #[derive(Args)]
@@ -441,15 +443,37 @@ pub struct ExportArgs {
     /// Write to a file instead of standard output.
     #[arg(long, short)]
     pub out: Option<PathBuf>,
+    /// Only the leads matching this search query (CSV).
+    #[arg(long, short)]
+    pub query: Option<String>,
 }
 
 #[derive(Args)]
 pub struct ImportArgs {
+    /// A .jsonl file (canonical) or a .csv/.tsv/.txt file (mapped columns).
     pub file: PathBuf,
-    /// Create statuses and custom fields the file uses but the store lacks.
+    /// Create statuses and custom fields the file uses but the store lacks (JSONL).
     #[arg(long)]
     pub create_missing: bool,
-    /// Check every line and report; write nothing.
+    /// Check every line and report (CSV: preview the first leads); write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// CSV: the column mapping to use (JSON, as written by --save-mapping).
+    #[arg(long)]
+    pub mapping: Option<PathBuf>,
+    /// CSV: write the mapping used (suggested or given) to this file.
+    #[arg(long)]
+    pub save_mapping: Option<PathBuf>,
+    /// CSV: match rows to existing leads by these keys (domain,email,phone,name or none).
+    #[arg(long = "match")]
+    pub match_on: Option<String>,
+    /// CSV: columns the mapping does not name become custom fields or are skipped.
+    #[arg(long, value_parser = ["custom", "skip"])]
+    pub unknown_columns: Option<String>,
+    /// CSV: continue the interrupted import of this file.
+    #[arg(long)]
+    pub resume: bool,
+    /// CSV: rows per transaction.
+    #[arg(long, default_value_t = 5000)]
+    pub chunk: usize,
 }

@@ -148,12 +148,17 @@ fn print_result(result: rapport_app::Result<SearchResult>, query: &str, out: Out
             result.total,
             if result.total == 1 { "" } else { "s" },
             result.sort.join(", "),
-            if result.stale { " — index still catching up" } else { "" }
+            if result.stale {
+                " — index still catching up"
+            } else {
+                ""
+            }
         )];
         for r in &result.rows {
-            let values: Vec<String> = r
-                .sort_values
-                .values()
+            let values: Vec<String> = result
+                .sort
+                .iter()
+                .filter_map(|k| r.sort_values.get(k))
                 .map(|v| match v {
                     serde_json::Value::String(s) => s.clone(),
                     serde_json::Value::Null => "—".into(),

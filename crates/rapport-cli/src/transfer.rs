@@ -1,5 +1,8 @@
 //! Bulk commands: demo data, export and import.
 
+#[path = "transfer_csv.rs"]
+mod csv;
+
 use crate::Out;
 use crate::cli::*;
 use crate::records::parse_time;
@@ -65,7 +68,12 @@ pub async fn demo(app: &App, args: DemoArgs, out: Out) -> Result<()> {
 }
 
 pub async fn export(app: &App, args: ExportArgs, out: Out) -> Result<()> {
-    let Format::Jsonl = args.format;
+    if let Format::Csv = args.format {
+        return csv::export(app, args, out).await;
+    }
+    if args.query.is_some() {
+        bail!("--query works with --format csv; JSONL exports every lead");
+    }
     let n = match &args.out {
         Some(path) => {
             let f = std::fs::File::create(path)
@@ -95,9 +103,12 @@ pub async fn import(app: &App, args: ImportArgs, out: Out) -> Result<()> {
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_lowercase();
+    if matches!(ext.as_str(), "csv" | "tsv" | "txt") {
+        return csv::import(app, args, out).await;
+    }
     if ext != "jsonl" && ext != "ndjson" {
         bail!(
-            "{}: only .jsonl files can be imported so far (CSV import is coming)",
+            "{}: import reads .jsonl/.ndjson (canonical) or .csv/.tsv/.txt files",
             args.file.display()
         );
     }

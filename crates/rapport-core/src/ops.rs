@@ -192,6 +192,22 @@ pub struct NotePatch {
     pub pinned: Option<bool>,
 }
 
+/// A change to a logged call: the softphone fills in the outcome at hang-up, and the call
+/// bar's notes box autosaves `note` while (and after) the call runs.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallPatch {
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub disposition: Option<String>,
+    /// Seconds.
+    #[serde(default)]
+    pub duration: Option<u32>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewTask {
@@ -591,6 +607,45 @@ pub fn update_note(
     }
     let mut a = current.clone();
     a.kind = ActivityKind::Note(f);
+    a.date_updated = ctx.now;
+    let mut plan = Plan::default();
+    plan.push_opt(Write::update(
+        &Record::Activity(current.clone()),
+        Record::Activity(a.clone()),
+    ));
+    Ok((if plan.is_empty() { current.clone() } else { a }, plan))
+}
+
+pub fn update_call(
+    current: &Activity,
+    patch: CallPatch,
+    ctx: &mut Ctx,
+) -> Result<(Activity, Plan)> {
+    let ActivityKind::Call(fields) = &current.kind else {
+        return Err(Error::invalid(
+            "id",
+            format!(
+                "activity {} is a {}, not a call",
+                current.id,
+                current.kind.type_name()
+            ),
+        ));
+    };
+    let mut f = fields.clone();
+    if let Some(s) = patch.status {
+        f.status = validate::required("status", &s, 50)?;
+    }
+    if let Some(d) = patch.disposition {
+        f.disposition = validate::required("disposition", &d, 50)?;
+    }
+    if let Some(d) = patch.duration {
+        f.duration = d;
+    }
+    if let Some(n) = patch.note {
+        f.note = validate::optional(Some(&n)).map(|_| n);
+    }
+    let mut a = current.clone();
+    a.kind = ActivityKind::Call(f);
     a.date_updated = ctx.now;
     let mut plan = Plan::default();
     plan.push_opt(Write::update(

@@ -235,6 +235,78 @@ fn note_patch_changes_only_the_note() {
 }
 
 #[test]
+fn call_patch_fills_in_the_outcome_and_the_note() {
+    let mut c = ctx();
+    let l = lead(&mut c);
+    let input = NewActivity {
+        contact_id: None,
+        activity_at: None,
+        kind: ActivityKind::Call(CallFields {
+            direction: Direction::Outbound,
+            status: "in-progress".into(),
+            disposition: "in-progress".into(),
+            remote_phone: Some("+1 415 555 0123".into()),
+            local_phone: None,
+            duration: 0,
+            note: None,
+        }),
+    };
+    let (a, _) = add_activity(&l, &[], input, &mut c).unwrap();
+    let note = |n: &str| CallPatch {
+        note: Some(n.into()),
+        ..Default::default()
+    };
+    let (a, plan) = update_call(&a, note("budget ok\n"), &mut c).unwrap();
+    assert_eq!(plan.writes[0].kind, WriteKind::Update(vec!["note".into()]));
+    let end = CallPatch {
+        status: Some("completed".into()),
+        disposition: Some("answered".into()),
+        duration: Some(42),
+        ..Default::default()
+    };
+    let (a, plan) = update_call(&a, end, &mut c).unwrap();
+    let ActivityKind::Call(f) = &a.kind else {
+        panic!("not a call")
+    };
+    assert_eq!(
+        (f.status.as_str(), f.disposition.as_str(), f.duration),
+        ("completed", "answered", 42)
+    );
+    assert_eq!(
+        f.note.as_deref(),
+        Some("budget ok\n"),
+        "typed text is kept as typed"
+    );
+    assert_eq!(plan.writes.len(), 1);
+    let (a, _) = update_call(&a, note("  "), &mut c).unwrap();
+    assert!(matches!(&a.kind, ActivityKind::Call(f) if f.note.is_none()));
+    let e = update_call(
+        &a,
+        CallPatch {
+            status: Some(" ".into()),
+            ..Default::default()
+        },
+        &mut c,
+    )
+    .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("status"));
+    let n = NewActivity {
+        contact_id: None,
+        activity_at: None,
+        kind: ActivityKind::Note(NoteFields {
+            title: None,
+            note: "x".into(),
+            pinned: false,
+        }),
+    };
+    let (n, _) = add_activity(&l, &[], n, &mut c).unwrap();
+    assert!(
+        update_call(&n, note("x"), &mut c).is_err(),
+        "a note is not a call"
+    );
+}
+
+#[test]
 fn opportunity_rules() {
     let mut c = ctx();
     let l = lead(&mut c);

@@ -189,6 +189,11 @@ pub fn custom_value(def: &CustomFieldDef, value: &serde_json::Value) -> Result<s
     }
 }
 
+/// Whether `region` is an ISO 3166 alpha-2 code the phone library knows.
+pub fn region_known(region: &str) -> bool {
+    region.len() == 2 && region.parse::<phonenumber::country::Id>().is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,9 +257,4 @@ mod tests {
         assert_eq!(e.code, ErrorCode::UnknownStatus);
         assert!(e.message.contains("Potential"));
     }
-}
-
-/// Whether `region` is an ISO 3166 alpha-2 code the phone library knows.
-pub fn region_known(region: &str) -> bool {
-    region.len() == 2 && region.parse::<phonenumber::country::Id>().is_ok()
 }

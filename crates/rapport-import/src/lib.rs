@@ -1,6 +1,8 @@
 //! Imports and exports. JSONL is the canonical interchange format (one lead per line, with
 //! everything nested; schema in `schema/lead.schema.json`): export then import is lossless.
+//! CSV is the spreadsheet format: streamed, mapped, grouped, deduplicated and resumable.
 
+pub mod csv;
 pub mod jsonl;
 
 pub use jsonl::{JsonlOptions, JsonlReport, Rejected, export_jsonl, import_jsonl};

@@ -96,7 +96,11 @@ impl Collector for TopCollector {
     type Fruit = (usize, Vec<Entry>);
     type Child = TopSegment;
 
-    fn for_segment(&self, _: SegmentOrdinal, segment: &SegmentReader) -> tantivy::Result<TopSegment> {
+    fn for_segment(
+        &self,
+        _: SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<TopSegment> {
         let ff = segment.fast_fields();
         let mut sources = Vec::new();
         for spec in &self.specs {

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
-use rapport_core::validate::phone_national_digits;
 use rapport_core::time::{self, Timestamp};
+use rapport_core::validate::phone_national_digits;
 use rapport_core::*;
 use rapport_store::IndexRow;
 use tantivy::TantivyDocument;
@@ -72,7 +72,8 @@ impl<'a> Doc<'a> {
     }
 
     fn exact(&mut self, key: &str, value: &str) {
-        self.doc.add_text(self.f.exact, format!("{key}{SEP}{value}"));
+        self.doc
+            .add_text(self.f.exact, format!("{key}{SEP}{value}"));
     }
 
     /// A text value of `field`: searchable words, its exact value, presence; and, when
@@ -190,8 +191,10 @@ impl<'a> Doc<'a> {
             {
                 let day = day_number(d) as f64;
                 self.custom_sort.insert(key.clone(), OwnedValue::F64(day));
-                self.doc
-                    .add_text(self.f.custom_num, format!("{key}{SEP}d{}", ordered_hex(day)));
+                self.doc.add_text(
+                    self.f.custom_num,
+                    format!("{key}{SEP}d{}", ordered_hex(day)),
+                );
             }
             let base = self.custom_tokens.last().map_or(0, |t| t.position + 2);
             for (i, tok) in tokens(&text).into_iter().enumerate() {

@@ -105,7 +105,8 @@ fn open_existing(dir: &Path, fields: &Fields, node: &str, last_seq: i64) -> Opti
     let index = Index::open_in_dir(dir).ok()?;
     let same_schema = serde_json::to_string(&index.schema()).ok()?
         == serde_json::to_string(&fields.schema).ok()?;
-    let payload: Payload = serde_json::from_str(index.load_metas().ok()?.payload.as_deref()?).ok()?;
+    let payload: Payload =
+        serde_json::from_str(index.load_metas().ok()?.payload.as_deref()?).ok()?;
     let ok = same_schema && payload.v == SCHEMA_VERSION && payload.node == node;
     (ok && payload.seq <= last_seq).then_some((index, payload.seq))
 }
@@ -122,9 +123,8 @@ impl SearchIndex {
             Some((index, seq)) => (index, seq, false),
             None => {
                 if dir.exists() {
-                    std::fs::remove_dir_all(&dir).map_err(|e| {
-                        Error::Io(format!("cannot remove {}: {e}", dir.display()))
-                    })?;
+                    std::fs::remove_dir_all(&dir)
+                        .map_err(|e| Error::Io(format!("cannot remove {}: {e}", dir.display())))?;
                 }
                 std::fs::create_dir_all(&dir)
                     .map_err(|e| Error::Io(format!("cannot create {}: {e}", dir.display())))?;
@@ -278,7 +278,13 @@ impl SearchIndex {
     }
 
     /// Runs a query: parses, plans, waits for the index to be fresh, then searches.
-    pub async fn search(&self, text: &str, clock: Clock, offset: usize, limit: usize) -> Result<Hits> {
+    pub async fn search(
+        &self,
+        text: &str,
+        clock: Clock,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Hits> {
         let ctx = self.context(clock).await?;
         let plan = plan_text(text, &ctx).map_err(Error::Query)?;
         self.run(&plan, offset, limit).await

@@ -6,13 +6,13 @@
 
 use std::ops::Bound;
 
-use rapport_core::{CustomFieldDef, FieldTarget, FieldType, Id, SmartView};
+use rapport_core::{CustomFieldDef, Id, SmartView};
 use rapport_query::{
-    CmpOp, Diagnostic, ErrorCode, Expr, Field, HasTarget, Query, Scope, SortKey, Spanned,
-    SubObject, Value, ValueType, did_you_mean, parse,
+    CmpOp, Diagnostic, ErrorCode, Expr, Field, HasTarget, Query, Scope, Spanned, SubObject, Value,
+    did_you_mean, parse,
 };
 
-use crate::schema::{custom_key, digits, norm, slice_range, tokens};
+use crate::schema::{digits, norm, slice_range, tokens};
 use crate::time::{Clock, DateCond};
 
 /// What a query is evaluated against besides the index.
@@ -46,7 +46,10 @@ pub enum Node {
         prefix: bool,
     },
     /// An `exact` term: `key` equals the normalized `value`.
-    Exact { key: String, value: String },
+    Exact {
+        key: String,
+        value: String,
+    },
     /// The field has a value.
     Present(String),
     /// An i64 field (count, ms timestamp or day number) in range.
@@ -76,7 +79,10 @@ pub enum Node {
         contact_link: bool,
     },
     /// The lead's slice hash lies in `[lo, hi)`.
-    Slice { lo: u64, hi: Option<u64> },
+    Slice {
+        lo: u64,
+        hi: Option<u64>,
+    },
 }
 
 /// Where a sort value comes from.
@@ -84,7 +90,10 @@ pub enum Node {
 pub enum SortSource {
     Score,
     /// An i64 fast field; `date` when it holds ms timestamps.
-    I64 { field: &'static str, date: bool },
+    I64 {
+        field: &'static str,
+        date: bool,
+    },
     /// The normalized lead name.
     Name,
     /// A custom field's sort value.
@@ -420,7 +429,10 @@ impl Resolver<'_> {
         let node = match &query.expr {
             Some(e) => self.expr(e, Scope::Lead).map_err(|d| {
                 if d.message.starts_with("Smart View") {
-                    Diagnostic { span: span.clone(), ..d }
+                    Diagnostic {
+                        span: span.clone(),
+                        ..d
+                    }
                 } else {
                     Diagnostic::new(
                         d.code,
@@ -576,84 +588,3 @@ impl Resolver<'_> {
 
 #[path = "plan_custom.rs"]
 mod custom;
-
-impl Resolver<'_> {
-    fn sort_key(&self, key: &SortKey) -> Result<SortSpec, Diagnostic> {
-        let label = format!(
-            "{}{}",
-            if key.descending { "-" } else { "" },
-            key.field.node
-        );
-        let i64 = |field, date| SortSource::I64 { field, date };
-        let source = match &key.field.node {
-            Field::Created => i64("created", true),
-            Field::Updated => i64("updated", true),
-            Field::LastCalled => i64("last_called", true),
-            Field::LastEmailed => i64("last_emailed", true),
-            Field::LastActivity => i64("last_activity", true),
-            Field::Calls => i64("n_calls", false),
-            Field::Contacts => i64("n_contacts", false),
-            Field::Opportunities => i64("n_opportunities", false),
-            Field::Activities => i64("n_activities", false),
-            Field::Name => SortSource::Name,
-            Field::Custom(name) => {
-                let def = self.custom_def(Scope::Lead, name, &key.field)?;
-                SortSource::Custom(custom_key(&def.name))
-            }
-            other => {
-                return Err(Diagnostic::new(
-                    ErrorCode::UnknownSortKey,
-                    key.field.span.clone(),
-                    format!("can't sort by `{other}`"),
-                ));
-            }
-        };
-        Ok(SortSpec {
-            label,
-            source,
-            descending: key.descending,
-        })
-    }
-
-    /// The definition of custom field `name` in `scope`, or an `unknown_field` diagnostic.
-    fn custom_def(
-        &self,
-        scope: Scope,
-        name: &str,
-        field: &Spanned<Field>,
-    ) -> Result<&CustomFieldDef, Diagnostic> {
-        let target = match scope {
-            Scope::Lead => FieldTarget::Lead,
-            _ => FieldTarget::Contact,
-        };
-        let defs = || self.ctx.fields.iter().filter(move |d| d.applies_to == target);
-        if let Some(def) = defs().find(|d| norm(&d.name) == norm(name)) {
-            return Ok(def);
-        }
-        let hint = match did_you_mean(name, defs().map(|d| d.name.as_str())) {
-            Some(best) if best.contains(' ') => format!("did you mean `\"custom.{best}\"`?"),
-            Some(best) => format!("did you mean `custom.{best}`?"),
-            None if defs().next().is_none() => "there are no custom fields here".to_owned(),
-            None => format!(
-                "custom fields: {}",
-                defs().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")
-            ),
-        };
-        Err(Diagnostic::new(
-            ErrorCode::UnknownField,
-            field.span.clone(),
-            format!("unknown custom field `{name}`"),
-        )
-        .with_hint(hint))
-    }
-}
-
-/// The value type a custom field's values are read as.
-fn custom_type(kind: FieldType) -> ValueType {
-    match kind {
-        FieldType::Text => ValueType::Text,
-        FieldType::Number => ValueType::Number,
-        FieldType::Date => ValueType::Date,
-        FieldType::Choice => ValueType::Label,
-    }
-}

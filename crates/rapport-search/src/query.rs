@@ -11,11 +11,14 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
 use tantivy::query::doc_predicate_query::{DocPredicateQuery, FunctionPredicate};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, EmptyQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query,
-    RangeQuery, TermQuery,
+    AllQuery, BitSetDocSet, BooleanQuery, BoostQuery, ConstScorer, EmptyQuery, EnableScoring,
+    Explanation, Occur, PhrasePrefixQuery, PhraseQuery, Query, RangeQuery, Scorer, TermQuery,
+    Weight,
 };
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{DocId, Score, Searcher, SegmentOrdinal, SegmentReader, Term};
+use tantivy::{
+    BitSet, DocId, DocSet, Score, Searcher, SegmentOrdinal, SegmentReader, TERMINATED, Term,
+};
 
 use crate::plan::Node;
 use crate::schema::{Fields, SEP, ordered_hex};
@@ -27,6 +30,10 @@ pub struct Builder<'a> {
 }
 
 type Q = Box<dyn Query>;
+
+/// How many words a phrase's last (prefix) word may expand to, per segment. tantivy
+/// allocates this up front, so it stays bounded; single words have no limit.
+const MAX_EXPANSIONS: u32 = 2_000;
 
 fn term_query(term: Term) -> Q {
     Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
@@ -53,7 +60,9 @@ impl Builder<'_> {
                 let mut clauses = Vec::new();
                 for item in items {
                     match item {
-                        Node::Not(inner) => clauses.push((Occur::MustNot, self.node(inner)?)),
+                        Node::Not(inner) => {
+                            clauses.push((Occur::MustNot, materialized(self.node(inner)?)))
+                        }
                         Node::All => {}
                         other => clauses.push((Occur::Must, self.node(other)?)),
                     }
@@ -75,7 +84,7 @@ impl Builder<'_> {
             }
             Node::Not(inner) => Box::new(BooleanQuery::new(vec![
                 (Occur::Must, Box::new(AllQuery)),
-                (Occur::MustNot, self.node(inner)?),
+                (Occur::MustNot, materialized(self.node(inner)?)),
             ])),
             Node::Words {
                 field,
@@ -176,10 +185,51 @@ impl Builder<'_> {
             }
             (_, true) => {
                 let mut q = PhrasePrefixQuery::new(terms);
-                q.set_max_expansions(u32::MAX);
+                q.set_max_expansions(MAX_EXPANSIONS);
                 Box::new(q)
             }
         }
+    }
+}
+
+/// `query`, with its matches collected into a bit set per segment. Excluded (`not`) clauses
+/// go through this: tantivy 0.27's phrase scorers trip a debug assertion when used as an
+/// exclusion set after they are exhausted.
+fn materialized(query: Q) -> Q {
+    Box::new(Materialized(query))
+}
+
+#[derive(Debug)]
+struct Materialized(Q);
+
+impl Clone for Materialized {
+    fn clone(&self) -> Self {
+        Materialized(self.0.box_clone())
+    }
+}
+
+impl Query for Materialized {
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(MaterializedWeight(self.0.weight(scoring)?)))
+    }
+}
+
+struct MaterializedWeight(Box<dyn Weight>);
+
+impl Weight for MaterializedWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let mut bits = BitSet::with_max_value(reader.max_doc());
+        let mut scorer = self.0.scorer(reader, boost)?;
+        let mut doc = scorer.doc();
+        while doc != TERMINATED {
+            bits.insert(doc);
+            doc = scorer.advance();
+        }
+        Ok(Box::new(ConstScorer::new(BitSetDocSet::from(bits), boost)))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        self.0.explain(reader, doc)
     }
 }
 
@@ -213,7 +263,11 @@ impl Collector for IdCollector {
     type Fruit = HashSet<u128>;
     type Child = IdSegment;
 
-    fn for_segment(&self, _: SegmentOrdinal, segment: &SegmentReader) -> tantivy::Result<IdSegment> {
+    fn for_segment(
+        &self,
+        _: SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<IdSegment> {
         Ok(IdSegment {
             hi: segment.fast_fields().u64(self.hi)?,
             lo: segment.fast_fields().u64(self.lo)?,

@@ -247,7 +247,10 @@ mod tests {
 
     #[test]
     fn folds_case_and_accents() {
-        assert_eq!(tokens("Café MÜNCHEN, menlo-park"), ["cafe", "munchen", "menlo", "park"]);
+        assert_eq!(
+            tokens("Café MÜNCHEN, menlo-park"),
+            ["cafe", "munchen", "menlo", "park"]
+        );
         assert_eq!(norm("  Bad_Fit "), "bad fit");
     }
 

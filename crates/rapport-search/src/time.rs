@@ -240,6 +240,9 @@ mod tests {
         assert_eq!(day_number(civil::date(2024, 1, 31)), 19753);
         let c = clock();
         let start = c.day_start(civil::date(2024, 1, 31));
-        assert_eq!(c.day_range(Some(start), Some(start + 1)), (Some(19753), Some(19754)));
+        assert_eq!(
+            c.day_range(Some(start), Some(start + 1)),
+            (Some(19753), Some(19754))
+        );
     }
 }

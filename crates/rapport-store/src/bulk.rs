@@ -2,10 +2,10 @@
 //! multi-row statements in one transaction per call, with the same clocks and outbox entries
 //! as single operations, and the aggregates of every touched lead refreshed.
 
-use crate::{Store, Writer};
 use crate::aggregates;
 use crate::error::Result;
 use crate::rows::{self, Val};
+use crate::{Store, Writer};
 use rapport_core::LeadBundle;
 use rapport_core::plan::{Entity, Record};
 use serde::Serialize;

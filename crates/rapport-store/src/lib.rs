@@ -7,6 +7,7 @@ mod bulk;
 mod error;
 mod feed;
 mod lookup;
+mod phones;
 mod read;
 mod rows;
 mod write;
@@ -15,6 +16,7 @@ pub use bulk::BulkReport;
 pub use error::{Error, Result};
 pub use feed::{IndexRow, Touched};
 pub use lookup::{ContactKey, ImportCheckpoint, LeadKey};
+pub use phones::PhoneMatch;
 pub use read::{
     Aggregates, LeadPage, LeadSummary, OutboxEntry, StoreStats, TIMELINE_PAGE, TimelinePage,
 };

@@ -172,6 +172,53 @@ export type NewTask = { text: string; date?: string };
 export type NewNote = { title?: string; note: string };
 export type NotePatch = { title?: string; note?: string };
 
+// ---------- Softphone ----------
+
+export type RegistrationState = 'off' | 'none' | 'registering' | 'registered' | 'failed' | 'unregistered';
+export type RegistrationView = {
+  state: RegistrationState;
+  account: string | null;
+  reason: string | null;
+  config_path: string | null;
+};
+export type CallStateName =
+  | 'dialing'
+  | 'ringing'
+  | 'early_media'
+  | 'connected'
+  | 'on_hold'
+  | 'held_by_remote'
+  | 'ended';
+export type CallView = {
+  /** the Call activity logging this call (null: a caller matched to no lead) */
+  activity_id: string | null;
+  lead_id: string | null;
+  lead_name: string | null;
+  contact_id: string | null;
+  contact_name: string | null;
+  direction: 'inbound' | 'outbound';
+  number: string;
+  number_display: string;
+  state: CallStateName;
+  end_reason: string | null;
+  started_at: string;
+  /** when it was answered: the timer counts from here */
+  connected_at: string | null;
+  /** seconds talked, once ended */
+  duration: number | null;
+  status: string | null;
+  disposition: string | null;
+  muted: boolean;
+};
+export type PhoneSnapshot = {
+  /** grows with every change: keep the highest (a command's reply may arrive after later events) */
+  seq: number;
+  registration: RegistrationView;
+  call: CallView | null;
+  notice: string | null;
+};
+export type CallPatch = { note?: string; status?: string; disposition?: string; duration?: number };
+
 // ---------- Errors ----------
 
 /** Every failed command surfaces as an ApiError; the UI branches on `code` and shows `message`. */
@@ -248,6 +295,31 @@ export const updateNote = (id: string, patch: NotePatch) => call<Note>('update_n
 
 export const loadDemo = (leads: number) => call<{ leads: number }>('load_demo', { leads });
 
+export const phoneStatus = () => call<PhoneSnapshot>('phone_status');
+
+/** Calls a contact's number from a lead; refused (code `bad_input`) before dialling when invalid. */
+export const phoneDial = (leadId: string, contactId: string | null, number: string) =>
+  call<PhoneSnapshot>('phone_dial', { leadId, contactId, number });
+
+export const phoneAnswer = () => call<void>('phone_answer');
+
+export const phoneReject = (busy = false) => call<void>('phone_reject', { busy });
+
+export const phoneHangup = () => call<void>('phone_hangup');
+
+export const phoneHold = (hold: boolean) => call<void>('phone_hold', { hold });
+
+export const phoneMute = (muted: boolean) => call<PhoneSnapshot>('phone_mute', { muted });
+
+export const phoneDtmf = (digits: string) => call<void>('phone_dtmf', { digits });
+
+export const phoneDismiss = () => call<PhoneSnapshot>('phone_dismiss');
+
+/** Saves the SIP password in the OS keychain and re-registers. */
+export const phoneSetPassword = (password: string) => call<PhoneSnapshot>('phone_set_password', { password });
+
+export const updateCall = (id: string, patch: CallPatch) => call<Call>('update_call', { id, patch });
+
 // ---------- Events ----------
 
 export type Unsubscribe = () => void;
@@ -255,6 +327,11 @@ export type Unsubscribe = () => void;
 /** Subscribes to the core's `store-changed` event; resolves to an unsubscribe function. */
 export async function onStoreChanged(cb: (seq: number) => void): Promise<Unsubscribe> {
   return listen<{ seq: number }>('store-changed', (event) => cb(event.payload?.seq ?? 0));
+}
+
+/** Subscribes to the softphone's `phone-event` (a full snapshot after every change). */
+export async function onPhoneEvent(cb: (s: PhoneSnapshot) => void): Promise<Unsubscribe> {
+  return listen<PhoneSnapshot>('phone-event', (event) => cb(event.payload));
 }
 
 /**

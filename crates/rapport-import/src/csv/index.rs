@@ -67,7 +67,9 @@ impl MatchIndex {
             let Some(last) = page.last() else { break };
             after = Some(last.id);
             for c in page {
-                let Some(&i) = self.by_id.get(&c.lead_id) else { continue };
+                let Some(&i) = self.by_id.get(&c.lead_id) else {
+                    continue;
+                };
                 if self.email {
                     for e in &c.emails {
                         self.keys.entry(key(EMAIL, &e.to_lowercase())).or_insert(i);
@@ -83,10 +85,6 @@ impl MatchIndex {
         Ok(())
     }
 
-    pub fn len(&self) -> usize {
-        self.leads.len()
-    }
-
     /// Registers a lead (its id, name and domain). A later lead with the same name takes the
     /// name key over; a domain keeps its first lead.
     pub fn add_lead(&mut self, id: Id, name: &str, domain: Option<&str>, ours: bool) -> u32 {
@@ -94,7 +92,11 @@ impl MatchIndex {
         let i = match self.by_id.get(&id) {
             Some(&i) => i,
             None => {
-                self.leads.push(Entry { id, domain: domain_key, ours });
+                self.leads.push(Entry {
+                    id,
+                    domain: domain_key,
+                    ours,
+                });
                 let i = (self.leads.len() - 1) as u32;
                 self.by_id.insert(id, i);
                 i
@@ -115,7 +117,11 @@ impl MatchIndex {
 
     /// Registers what a row adds to a lead: its domain, and its contact's emails and phones.
     pub fn add_row(&mut self, id: Id, row: &RowData) {
-        let ours = self.by_id.get(&id).map(|&i| self.leads[i as usize].ours).unwrap_or(true);
+        let ours = self
+            .by_id
+            .get(&id)
+            .map(|&i| self.leads[i as usize].ours)
+            .unwrap_or(true);
         let i = self.add_lead(id, "", row.lead.domain.as_deref(), ours);
         if let Some(c) = &row.contact {
             if self.email {
@@ -133,14 +139,21 @@ impl MatchIndex {
 
     /// Whether this lead was created by the running import.
     pub fn is_ours(&self, id: Id) -> bool {
-        self.by_id.get(&id).is_some_and(|&i| self.leads[i as usize].ours)
+        self.by_id
+            .get(&id)
+            .is_some_and(|&i| self.leads[i as usize].ours)
     }
 
     /// The lead a row belongs to: same domain, then same company name (when the domains do not
     /// disagree), then a contact's email or phone. Keys outside `--match` only find leads
     /// this import created.
     pub fn find(&self, row: &RowData) -> Option<Id> {
-        let domain = row.lead.domain.as_deref().map(|d| key(DOMAIN, d)).unwrap_or(0);
+        let domain = row
+            .lead
+            .domain
+            .as_deref()
+            .map(|d| key(DOMAIN, d))
+            .unwrap_or(0);
         let compatible = |e: &Entry| domain == 0 || e.domain == 0 || e.domain == domain;
         let get = |k: u64| self.keys.get(&k).map(|&i| self.leads[i as usize]);
         if domain != 0
@@ -155,8 +168,16 @@ impl MatchIndex {
             }
         }
         let c = row.contact.as_ref()?;
-        let by_email = c.emails.iter().filter(|_| self.email).map(|e| key(EMAIL, &e.email));
-        let by_phone = c.phones.iter().filter(|_| self.phone).map(|p| key(PHONE, &p.phone));
+        let by_email = c
+            .emails
+            .iter()
+            .filter(|_| self.email)
+            .map(|e| key(EMAIL, &e.email));
+        let by_phone = c
+            .phones
+            .iter()
+            .filter(|_| self.phone)
+            .map(|p| key(PHONE, &p.phone));
         by_email
             .chain(by_phone)
             .filter_map(get)

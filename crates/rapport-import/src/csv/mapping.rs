@@ -70,32 +70,49 @@ impl Target {
             Target::ContactCustom(n) => format!("contact.custom.{n}"),
             Target::ContactEmail(k) => format!("contact.email.{k}"),
             Target::ContactPhone(k) => format!("contact.phone.{k}"),
-            t => SIMPLE.iter().find(|(_, x)| x == t).map(|(s, _)| s.to_string()).unwrap_or_default(),
+            t => SIMPLE
+                .iter()
+                .find(|(_, x)| x == t)
+                .map(|(s, _)| s.to_string())
+                .unwrap_or_default(),
         }
     }
 
     pub fn parse(s: &str) -> Option<Target> {
         let s = s.trim();
-        if let Some(n) = s.strip_prefix("lead.custom.").filter(|n| !n.trim().is_empty()) {
+        if let Some(n) = s
+            .strip_prefix("lead.custom.")
+            .filter(|n| !n.trim().is_empty())
+        {
             return Some(Target::LeadCustom(n.trim().to_string()));
         }
-        if let Some(n) = s.strip_prefix("contact.custom.").filter(|n| !n.trim().is_empty()) {
+        if let Some(n) = s
+            .strip_prefix("contact.custom.")
+            .filter(|n| !n.trim().is_empty())
+        {
             return Some(Target::ContactCustom(n.trim().to_string()));
         }
         if let Some(k) = s.strip_prefix("contact.email") {
             let k = k.trim_start_matches('.');
-            return Some(Target::ContactEmail(if k.is_empty() { "office" } else { k }.to_string()));
+            return Some(Target::ContactEmail(
+                if k.is_empty() { "office" } else { k }.to_string(),
+            ));
         }
         if let Some(k) = s.strip_prefix("contact.phone") {
             let k = k.trim_start_matches('.');
-            return Some(Target::ContactPhone(if k.is_empty() { "office" } else { k }.to_string()));
+            return Some(Target::ContactPhone(
+                if k.is_empty() { "office" } else { k }.to_string(),
+            ));
         }
         SIMPLE.iter().find(|(n, _)| *n == s).map(|(_, t)| t.clone())
     }
 
     /// Targets a row holds one value for (a second column mapped there is refused).
     fn single(&self) -> bool {
-        !matches!(self, Target::Skip | Target::ContactEmail(_) | Target::ContactPhone(_) | Target::LeadNote)
+        !matches!(
+            self,
+            Target::Skip | Target::ContactEmail(_) | Target::ContactPhone(_) | Target::LeadNote
+        )
     }
 }
 
@@ -137,7 +154,12 @@ pub enum MatchKey {
 }
 
 impl MatchKey {
-    pub const ALL: [MatchKey; 4] = [MatchKey::Domain, MatchKey::Email, MatchKey::Phone, MatchKey::Name];
+    pub const ALL: [MatchKey; 4] = [
+        MatchKey::Domain,
+        MatchKey::Email,
+        MatchKey::Phone,
+        MatchKey::Name,
+    ];
 
     /// Parses `domain,email,phone,name` (or `none`).
     pub fn parse_list(s: &str) -> Result<Vec<MatchKey>, String> {
@@ -150,7 +172,9 @@ impl MatchKey {
                 "email" => Ok(MatchKey::Email),
                 "phone" => Ok(MatchKey::Phone),
                 "name" | "company" => Ok(MatchKey::Name),
-                other => Err(format!("unknown match key `{other}`; use domain, email, phone, name or none")),
+                other => Err(format!(
+                    "unknown match key `{other}`; use domain, email, phone, name or none"
+                )),
             })
             .collect()
     }
@@ -190,7 +214,8 @@ pub struct Mapping {
 
 impl Mapping {
     pub fn from_json(text: &str) -> Result<Mapping, CsvError> {
-        serde_json::from_str(text).map_err(|e| CsvError::input("csv_mapping", format!("the mapping is not valid: {e}")))
+        serde_json::from_str(text)
+            .map_err(|e| CsvError::input("csv_mapping", format!("the mapping is not valid: {e}")))
     }
 
     pub fn to_json(&self) -> String {
@@ -201,7 +226,11 @@ impl Mapping {
     /// column, maps two columns to one single-valued field, or imports nothing useful.
     /// Columns it does not name follow `unknown_columns`; new custom fields get their type
     /// from `sample`.
-    pub fn resolve(&mut self, headers: &[String], sample: &[Vec<String>]) -> Result<Vec<Target>, CsvError> {
+    pub fn resolve(
+        &mut self,
+        headers: &[String],
+        sample: &[Vec<String>],
+    ) -> Result<Vec<Target>, CsvError> {
         let missing: Vec<&String> = self
             .columns
             .keys()
@@ -213,7 +242,11 @@ impl Mapping {
                 format!(
                     "the mapping names column{} {} that the file does not have; the file's columns are: {}",
                     if missing.len() > 1 { "s" } else { "" },
-                    missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", "),
+                    missing
+                        .iter()
+                        .map(|m| format!("`{m}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     headers.join(", ")
                 ),
             ));
@@ -232,23 +265,39 @@ impl Mapping {
             {
                 return Err(CsvError::input(
                     "csv_mapping",
-                    format!("columns `{}` and `{h}` are both mapped to {}; map one of them elsewhere or to skip", headers[j], t.as_string()),
+                    format!(
+                        "columns `{}` and `{h}` are both mapped to {}; map one of them elsewhere or to skip",
+                        headers[j],
+                        t.as_string()
+                    ),
                 ));
             }
             if let Target::LeadCustom(n) | Target::ContactCustom(n) = &t
                 && !self.custom_types.contains_key(n)
             {
-                self.custom_types.insert(n.clone(), sniff_type(sample.iter().filter_map(|r| r.get(i).map(String::as_str))));
+                self.custom_types.insert(
+                    n.clone(),
+                    sniff_type(sample.iter().filter_map(|r| r.get(i).map(String::as_str))),
+                );
             }
             targets.push(t);
         }
         let useful = targets.iter().any(|t| {
-            matches!(t, Target::LeadName | Target::ContactName | Target::ContactFirstName | Target::ContactLastName | Target::ContactEmail(_) | Target::LeadUrl)
+            matches!(
+                t,
+                Target::LeadName
+                    | Target::ContactName
+                    | Target::ContactFirstName
+                    | Target::ContactLastName
+                    | Target::ContactEmail(_)
+                    | Target::ContactPhone(_)
+                    | Target::LeadUrl
+            )
         });
         if !useful {
             return Err(CsvError::input(
                 "csv_mapping",
-                "no column is mapped to a company (lead.name), contact name, email or url, so rows cannot become leads",
+                "no column is mapped to a company (lead.name), contact name, email, phone or url, so rows cannot become leads",
             ));
         }
         Ok(targets)
@@ -263,7 +312,10 @@ pub fn sniff_type<'a>(values: impl Iterator<Item = &'a str>) -> FieldType {
         FieldType::Text
     } else if vals.iter().all(|v| values::parse_number(v).is_some()) {
         FieldType::Number
-    } else if vals.iter().all(|v| values::parse_date(v, day_first).is_some()) {
+    } else if vals
+        .iter()
+        .all(|v| values::parse_date(v, day_first).is_some())
+    {
         FieldType::Date
     } else {
         FieldType::Text
@@ -292,7 +344,11 @@ pub fn suggest(headers: &[String], sample: &[Vec<String>], unknown: UnknownColum
         .iter()
         .enumerate()
         .filter(|(_, h)| matches!(columns.get(*h), Some(Target::LeadCreated)))
-        .flat_map(|(i, _)| sample.iter().filter_map(move |r| r.get(i).map(String::as_str)));
+        .flat_map(|(i, _)| {
+            sample
+                .iter()
+                .filter_map(move |r| r.get(i).map(String::as_str))
+        });
     let day_first = values::sniff_day_first(dates);
     let mut m = Mapping {
         version: 1,

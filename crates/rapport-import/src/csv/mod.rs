@@ -6,13 +6,17 @@
 //! `FILE.errors.csv`; the rest imports. Never touches the network or Tauri.
 
 mod bench;
+mod errors_file;
 mod export;
 mod import;
 mod index;
 mod mapping;
 mod merge;
+mod reader;
 mod row;
 mod source;
+mod suggest;
+mod summary;
 mod values;
 
 #[cfg(test)]
@@ -21,12 +25,14 @@ mod tests;
 mod tests_input;
 
 pub use bench::{BenchCsv, generate_bench_csv};
-pub use export::{CsvExportReport, export_csv};
-pub use import::{CsvImportOptions, ImportSummary, Phase, Progress, import_csv};
-pub use mapping::{MatchKey, Mapping, Target, UnknownColumns};
+pub use export::{CsvExportReport, CsvExporter, export_csv};
+pub use import::import_csv;
+pub use mapping::{Mapping, MatchKey, Target, UnknownColumns};
+pub use merge::Counts;
 pub use source::{MAX_RECORD_BYTES, Preview, preview_csv};
+pub use summary::{CsvImportOptions, ImportSummary, Phase, Progress};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Why a CSV import or export stopped. `code` is stable; shells branch on it.
 #[derive(Debug, thiserror::Error)]
@@ -65,7 +71,7 @@ impl From<rapport_core::Error> for CsvError {
 }
 
 /// A line that was not imported (also a row of `FILE.errors.csv`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Problem {
     /// 1-based line where the record starts in the file.
     pub line: u64,

@@ -6,7 +6,9 @@ use super::Problem;
 use super::mapping::Target;
 use super::values;
 use rapport_core::time::Timestamp;
-use rapport_core::{Address, ContactEmail, ContactPhone, ContactUrl, Custom, FieldType, Id, User, validate};
+use rapport_core::{
+    Address, ContactEmail, ContactPhone, ContactUrl, Custom, FieldType, Id, User, validate,
+};
 use std::collections::BTreeMap;
 
 /// The lead side of a row (every field optional: later rows fill in).
@@ -50,7 +52,10 @@ pub struct RowData {
 #[derive(Debug, Clone)]
 pub enum Parsed {
     Row(Box<RowData>),
-    Bad { record: Vec<String>, problem: Problem },
+    Bad {
+        record: Vec<String>,
+        problem: Problem,
+    },
     Blank,
 }
 
@@ -80,10 +85,17 @@ impl RowRules {
         let extra_blank = rec.iter().skip(n).all(|c| c.trim().is_empty());
         let bad = |col: Option<String>, reason: String| Parsed::Bad {
             record: rec.iter().map(str::to_string).collect(),
-            problem: Problem { line, column: col, reason },
+            problem: Problem {
+                line,
+                column: col,
+                reason,
+            },
         };
         if rec.len() < n || !extra_blank {
-            return bad(None, format!("the line has {} columns, the header has {n}", rec.len()));
+            return bad(
+                None,
+                format!("the line has {} columns, the header has {n}", rec.len()),
+            );
         }
         match self.fields(line, rec) {
             Ok(row) => Parsed::Row(Box::new(row)),
@@ -175,7 +187,11 @@ impl RowRules {
             lead.address = Some(addr);
         }
         if c.name.is_empty() {
-            c.name = [first, last].into_iter().flatten().collect::<Vec<_>>().join(" ");
+            c.name = [first, last]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
         }
         let has_contact = !c.name.is_empty() || !c.emails.is_empty() || !c.phones.is_empty();
         if c.name.is_empty() {
@@ -187,18 +203,34 @@ impl RowRules {
                 .unwrap_or_default();
         }
         if c.name.chars().count() > 300 {
-            return Err(Bad(None, "the contact name is longer than 300 characters".into()));
+            return Err(Bad(
+                None,
+                "the contact name is longer than 300 characters".into(),
+            ));
         }
         let lead_name = lead
             .company
             .clone()
             .or_else(|| has_contact.then(|| c.name.clone()))
             .or_else(|| lead.domain.clone())
-            .ok_or_else(|| Bad(None, "the line has no company, contact name, email, phone or url".into()))?;
+            .ok_or_else(|| {
+                Bad(
+                    None,
+                    "the line has no company, contact name, email, phone or url".into(),
+                )
+            })?;
         if lead_name.chars().count() > 500 {
-            return Err(Bad(None, "the company name is longer than 500 characters".into()));
+            return Err(Bad(
+                None,
+                "the company name is longer than 500 characters".into(),
+            ));
         }
-        Ok(RowData { line, lead, contact: has_contact.then_some(c), lead_name })
+        Ok(RowData {
+            line,
+            lead,
+            contact: has_contact.then_some(c),
+            lead_name,
+        })
     }
 
     fn status(&self, v: &str) -> Result<String, String> {
@@ -212,12 +244,21 @@ impl RowRules {
     fn owner(&self, v: &str) -> Option<Id> {
         self.users
             .iter()
-            .find(|u| u.name.eq_ignore_ascii_case(v) || u.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(v)))
+            .find(|u| {
+                u.name.eq_ignore_ascii_case(v)
+                    || u.email
+                        .as_deref()
+                        .is_some_and(|e| e.eq_ignore_ascii_case(v))
+            })
             .map(|u| u.id)
     }
 
     fn custom(&self, name: &str, v: &str) -> Result<serde_json::Value, String> {
-        let kind = self.custom_types.get(name).copied().unwrap_or(FieldType::Text);
+        let kind = self
+            .custom_types
+            .get(name)
+            .copied()
+            .unwrap_or(FieldType::Text);
         match kind {
             FieldType::Text => Ok(serde_json::Value::String(v.to_string())),
             FieldType::Number => values::parse_number(v)
@@ -227,12 +268,21 @@ impl RowRules {
                 .map(|t| serde_json::Value::String(t.date_naive().to_string()))
                 .ok_or_else(|| format!("`{v}` is not a date (custom field `{name}`)")),
             FieldType::Choice => {
-                let choices = self.choices.get(&name.to_lowercase()).map(Vec::as_slice).unwrap_or(&[]);
+                let choices = self
+                    .choices
+                    .get(&name.to_lowercase())
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
                 choices
                     .iter()
                     .find(|c| c.eq_ignore_ascii_case(v))
                     .map(|c| serde_json::Value::String(c.clone()))
-                    .ok_or_else(|| format!("`{v}` is not one of: {} (custom field `{name}`)", choices.join(", ")))
+                    .ok_or_else(|| {
+                        format!(
+                            "`{v}` is not one of: {} (custom field `{name}`)",
+                            choices.join(", ")
+                        )
+                    })
             }
         }
     }

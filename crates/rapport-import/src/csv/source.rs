@@ -37,7 +37,8 @@ impl Dialect {
 pub type CsvReader = ::csv::Reader<Box<dyn Read + Send>>;
 
 fn read_sample(path: &Path) -> Result<Vec<u8>, CsvError> {
-    let f = File::open(path).map_err(|e| CsvError::io(format!("cannot open {}", path.display()), e))?;
+    let f =
+        File::open(path).map_err(|e| CsvError::io(format!("cannot open {}", path.display()), e))?;
     let mut buf = Vec::with_capacity(SAMPLE);
     f.take(SAMPLE as u64)
         .read_to_end(&mut buf)
@@ -55,7 +56,13 @@ fn guess_encoding(raw: &[u8]) -> &'static Encoding {
         Err(e) if e.error_len().is_none() => return UTF_8,
         Err(_) => {}
     }
-    let zeros = |parity: usize| raw.iter().skip(parity).step_by(2).filter(|b| **b == 0).count();
+    let zeros = |parity: usize| {
+        raw.iter()
+            .skip(parity)
+            .step_by(2)
+            .filter(|b| **b == 0)
+            .count()
+    };
     let half = raw.len() / 2;
     if half > 8 && zeros(1) > half * 3 / 10 && zeros(0) == 0 {
         UTF_16LE
@@ -72,13 +79,22 @@ pub fn sniff(path: &Path) -> Result<(Dialect, String), CsvError> {
     let raw = read_sample(path)?;
     let name = path.display();
     for (magic, what) in [
-        (&b"PK\x03\x04"[..], "a ZIP archive (an .xlsx workbook?); save it as CSV first"),
-        (&b"\xD0\xCF\x11\xE0"[..], "an Excel .xls workbook; save it as CSV first"),
+        (
+            &b"PK\x03\x04"[..],
+            "a ZIP archive (an .xlsx workbook?); save it as CSV first",
+        ),
+        (
+            &b"\xD0\xCF\x11\xE0"[..],
+            "an Excel .xls workbook; save it as CSV first",
+        ),
         (&b"%PDF"[..], "a PDF document"),
         (&b"SQLite format 3"[..], "an SQLite database"),
     ] {
         if raw.starts_with(magic) {
-            return Err(CsvError::input("csv_binary", format!("{name} is {what}, not a CSV file")));
+            return Err(CsvError::input(
+                "csv_binary",
+                format!("{name} is {what}, not a CSV file"),
+            ));
         }
     }
     let encoding = guess_encoding(&raw);
@@ -95,11 +111,19 @@ pub fn sniff(path: &Path) -> Result<(Dialect, String), CsvError> {
     if text.contains('\0') || control * 100 > chars {
         return Err(CsvError::input(
             "csv_binary",
-            format!("{name} looks like a binary file, not CSV text ({control} control characters in the first {chars})"),
+            format!(
+                "{name} looks like a binary file, not CSV text ({control} control characters in the first {chars})"
+            ),
         ));
     }
     let delimiter = sniff_delimiter(&text);
-    Ok((Dialect { encoding, delimiter }, text))
+    Ok((
+        Dialect {
+            encoding,
+            delimiter,
+        },
+        text,
+    ))
 }
 
 /// Counts each candidate per record (outside quotes) over the first records and picks the one
@@ -137,7 +161,11 @@ fn sniff_delimiter(text: &str) -> u8 {
         (first[i] > 0, consistent, first[i])
     };
     let best = (0..4).max_by_key(|i| score(*i)).unwrap_or(0);
-    if first[best] == 0 { b',' } else { DELIMITERS[best] }
+    if first[best] == 0 {
+        b','
+    } else {
+        DELIMITERS[best]
+    }
 }
 
 /// Counts raw bytes read (progress).
@@ -218,7 +246,13 @@ impl<R: Read> Read for Capped<R> {
             self.run += 1;
             if self.run > self.cap {
                 let line = self.record_line.max(1);
-                return Err(io::Error::new(io::ErrorKind::InvalidData, TooLong { line, cap: self.cap }));
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    TooLong {
+                        line,
+                        cap: self.cap,
+                    },
+                ));
             }
         }
         Ok(k)
@@ -237,9 +271,13 @@ pub fn read_error(e: ::csv::Error, path: &Path) -> CsvError {
 
 /// Opens the file as a decoded, capped CSV record stream. The counter gets raw bytes read.
 pub fn open(path: &Path, d: Dialect, cap: usize) -> Result<(CsvReader, Arc<AtomicU64>), CsvError> {
-    let f = File::open(path).map_err(|e| CsvError::io(format!("cannot open {}", path.display()), e))?;
+    let f =
+        File::open(path).map_err(|e| CsvError::io(format!("cannot open {}", path.display()), e))?;
     let n = Arc::new(AtomicU64::new(0));
-    let counting = Counting { inner: BufReader::with_capacity(256 * 1024, f), n: n.clone() };
+    let counting = Counting {
+        inner: BufReader::with_capacity(256 * 1024, f),
+        n: n.clone(),
+    };
     let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
         .encoding(Some(d.encoding))
         .bom_override(true)
@@ -266,14 +304,21 @@ pub fn open(path: &Path, d: Dialect, cap: usize) -> Result<(CsvReader, Arc<Atomi
 pub fn header(rdr: &mut CsvReader, path: &Path) -> Result<Vec<String>, CsvError> {
     let mut rec = ::csv::StringRecord::new();
     if !rdr.read_record(&mut rec).map_err(|e| read_error(e, path))? {
-        return Err(CsvError::input("csv_empty", format!("{} is empty", path.display())));
+        return Err(CsvError::input(
+            "csv_empty",
+            format!("{} is empty", path.display()),
+        ));
     }
     let names: Vec<String> = rec
         .iter()
         .enumerate()
         .map(|(i, h)| {
             let h = h.trim().trim_start_matches('\u{feff}').trim();
-            if h.is_empty() { format!("Column {}", i + 1) } else { h.to_string() }
+            if h.is_empty() {
+                format!("Column {}", i + 1)
+            } else {
+                h.to_string()
+            }
         })
         .collect();
     for (i, a) in names.iter().enumerate() {
@@ -292,7 +337,10 @@ pub fn header(rdr: &mut CsvReader, path: &Path) -> Result<Vec<String>, CsvError>
     if let Some(h) = names.iter().find(|h| super::values::looks_like_data(h)) {
         return Err(CsvError::input(
             "csv_header",
-            format!("{}: the first row looks like data (`{h}`), not a header; add a header row naming the columns", path.display()),
+            format!(
+                "{}: the first row looks like data (`{h}`), not a header; add a header row naming the columns",
+                path.display()
+            ),
         ));
     }
     Ok(names)
@@ -307,11 +355,18 @@ pub struct FileIdentity {
 }
 
 pub fn identity(path: &Path) -> Result<FileIdentity, CsvError> {
-    let canon = std::fs::canonicalize(path).map_err(|e| CsvError::io(format!("cannot open {}", path.display()), e))?;
-    let f = File::open(&canon).map_err(|e| CsvError::io(format!("cannot open {}", path.display()), e))?;
-    let size = f.metadata().map_err(|e| CsvError::io(path.display(), e))?.len();
+    let canon = std::fs::canonicalize(path)
+        .map_err(|e| CsvError::io(format!("cannot open {}", path.display()), e))?;
+    let f = File::open(&canon)
+        .map_err(|e| CsvError::io(format!("cannot open {}", path.display()), e))?;
+    let size = f
+        .metadata()
+        .map_err(|e| CsvError::io(path.display(), e))?
+        .len();
     let mut head = Vec::with_capacity(1 << 20);
-    f.take(1 << 20).read_to_end(&mut head).map_err(|e| CsvError::io(path.display(), e))?;
+    f.take(1 << 20)
+        .read_to_end(&mut head)
+        .map_err(|e| CsvError::io(path.display(), e))?;
     let hash = Sha256::digest(&head);
     Ok(FileIdentity {
         path: canon.display().to_string(),
@@ -342,7 +397,10 @@ pub fn preview_csv(path: &Path, sample_rows: usize) -> Result<Preview, CsvError>
     let headers = header(&mut rdr, path)?;
     let sample = read_rows(&mut rdr, 1000, path)?;
     if sample.is_empty() {
-        return Err(CsvError::input("csv_no_rows", format!("{} has a header but no rows", path.display())));
+        return Err(CsvError::input(
+            "csv_no_rows",
+            format!("{} has a header but no rows", path.display()),
+        ));
     }
     let mapping = mapping::suggest(&headers, &sample, UnknownColumns::Custom);
     let size_bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);

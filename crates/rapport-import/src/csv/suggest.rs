@@ -41,7 +41,13 @@ const LEAD_PREFIXES: [&str; 9] = [
     "business ",
     "shipping ",
 ];
-const CONTACT_PREFIXES: [&str; 5] = ["primary contact ", "contact ", "person ", "mailing ", "people "];
+const CONTACT_PREFIXES: [&str; 5] = [
+    "primary contact ",
+    "contact ",
+    "person ",
+    "mailing ",
+    "people ",
+];
 
 /// Strips one qualifier and says which side it pointed to.
 fn qualifier(n: &str) -> (Side, &str) {
@@ -69,33 +75,56 @@ fn email(kind: &str) -> Option<Target> {
 fn common(rest: &str) -> Option<Target> {
     use Target::*;
     Some(match rest {
-        "email" | "e mail" | "email address" | "emails" | "email work" | "work email" | "email office" | "business email"
-        | "primary email" | "email 1" | "email1" => return email("office"),
+        "email" | "e mail" | "email address" | "emails" | "email work" | "work email"
+        | "email office" | "business email" | "primary email" | "email 1" | "email1" => {
+            return email("office");
+        }
         "email home" | "home email" | "personal email" | "email personal" => return email("home"),
-        "email other" | "other email" | "email 2" | "email2" | "secondary email" => return email("other"),
-        "phone" | "phone number" | "phones" | "telephone" | "tel" | "work phone" | "phone work" | "office phone"
-        | "phone office" | "business phone" | "direct phone" | "direct dial" | "primary phone" | "phone 1" => {
+        "email other" | "other email" | "email 2" | "email2" | "secondary email" => {
+            return email("other");
+        }
+        "phone" | "phone number" | "phones" | "telephone" | "tel" | "work phone" | "phone work"
+        | "office phone" | "phone office" | "business phone" | "direct phone" | "direct dial"
+        | "primary phone" | "phone 1" => {
             return phone("office");
         }
-        "mobile" | "mobile phone" | "mobile phone number" | "cell" | "cell phone" | "cellphone" | "phone mobile"
+        "mobile"
+        | "mobile phone"
+        | "mobile phone number"
+        | "cell"
+        | "cell phone"
+        | "cellphone"
+        | "phone mobile"
         | "mobile number" => return phone("mobile"),
         "home phone" | "phone home" => return phone("home"),
         "fax" | "fax number" | "phone fax" => return phone("fax"),
         "other phone" | "phone other" | "phone 2" | "secondary phone" => return phone("other"),
-        "street" | "street address" | "address" | "address 1" | "address1" | "address line 1" | "street 1"
-        | "address street" | "street line 1" => Street,
+        "street" | "street address" | "address" | "address 1" | "address1" | "address line 1"
+        | "street 1" | "address street" | "street line 1" => Street,
         "address 2" | "address2" | "address line 2" | "street 2" | "street line 2" => Street2,
         "city" | "town" | "address city" | "locality" => City,
-        "state" | "state region" | "province" | "region" | "state province" | "address state" | "county" => State,
-        "zip" | "zip code" | "zipcode" | "postal code" | "postcode" | "post code" | "zip postal code"
-        | "address zip" | "address postal code" => Zip,
+        "state" | "state region" | "province" | "region" | "state province" | "address state"
+        | "county" => State,
+        "zip"
+        | "zip code"
+        | "zipcode"
+        | "postal code"
+        | "postcode"
+        | "post code"
+        | "zip postal code"
+        | "address zip"
+        | "address postal code" => Zip,
         "country" | "country region" | "address country" | "country code" => Country,
-        "owner" | "owner name" | "assigned to" | "sales rep" | "user" | "owner email" | "salesperson" => LeadOwner,
-        "created" | "created date" | "create date" | "date created" | "created at" | "created on"
-        | "creation date" | "add time" | "date added" | "added" | "created time" => LeadCreated,
+        "owner" | "owner name" | "assigned to" | "sales rep" | "user" | "owner email"
+        | "salesperson" => LeadOwner,
+        "created" | "created date" | "create date" | "date created" | "created at"
+        | "created on" | "creation date" | "add time" | "date added" | "added" | "created time" => {
+            LeadCreated
+        }
         "notes" | "note" | "comments" | "comment" | "remarks" => LeadNote,
-        "id" | "record id" | "lead id" | "contact id" | "person id" | "organization id" | "account id"
-        | "updated" | "date updated" | "last modified date" | "last modified" | "update time" | "modified" => Skip,
+        "id" | "record id" | "lead id" | "contact id" | "person id" | "organization id"
+        | "account id" | "updated" | "date updated" | "last modified date" | "last modified"
+        | "update time" | "modified" => Skip,
         _ => return None,
     })
 }
@@ -107,7 +136,10 @@ pub fn suggest_one(header: &str) -> Option<Target> {
     if let Some(n) = raw.strip_prefix("contact.custom.") {
         return Some(ContactCustom(n.to_string()));
     }
-    if let Some(n) = raw.strip_prefix("custom.").or_else(|| raw.strip_prefix("lead.custom.")) {
+    if let Some(n) = raw
+        .strip_prefix("custom.")
+        .or_else(|| raw.strip_prefix("lead.custom."))
+    {
         return Some(LeadCustom(n.to_string()));
     }
     if let Some(t) = Target::parse(raw).filter(|_| raw.contains('.') || raw == "skip") {
@@ -116,26 +148,48 @@ pub fn suggest_one(header: &str) -> Option<Target> {
     let n = normalise(raw);
     // Whole names first: they carry their own side.
     let whole = match n.as_str() {
-        "company" | "company name" | "organization" | "organisation" | "organization name" | "org" | "account"
-        | "account name" | "business name" | "lead name" | "display name" | "customer" | "customer name"
-        | "employer" => Some(LeadName),
-        "contact" | "contact name" | "full name" | "person" | "person name" | "primary contact name"
-        | "primary contact" | "people" => Some(ContactName),
-        "first name" | "firstname" | "given name" | "forename" | "contact first name" | "person first name" => {
-            Some(ContactFirstName)
+        "company" | "company name" | "organization" | "organisation" | "organization name"
+        | "org" | "account" | "account name" | "business name" | "lead name" | "display name"
+        | "customer" | "customer name" | "employer" => Some(LeadName),
+        "contact"
+        | "contact name"
+        | "full name"
+        | "person"
+        | "person name"
+        | "primary contact name"
+        | "primary contact"
+        | "people" => Some(ContactName),
+        "first name" | "firstname" | "given name" | "forename" | "contact first name"
+        | "person first name" => Some(ContactFirstName),
+        "last name" | "lastname" | "surname" | "family name" | "contact last name"
+        | "person last name" => Some(ContactLastName),
+        "title" | "job title" | "position" | "role" | "contact title" | "person job title"
+        | "job" => Some(ContactTitle),
+        "url"
+        | "website"
+        | "web site"
+        | "website url"
+        | "web"
+        | "domain"
+        | "company domain name"
+        | "homepage"
+        | "site"
+        | "company website"
+        | "organization website"
+        | "lead url"
+        | "web address" => Some(LeadUrl),
+        "linkedin" | "linkedin url" | "linked in" | "twitter" | "person url" | "contact url" => {
+            Some(ContactUrl)
         }
-        "last name" | "lastname" | "surname" | "family name" | "contact last name" | "person last name" => {
-            Some(ContactLastName)
-        }
-        "title" | "job title" | "position" | "role" | "contact title" | "person job title" | "job" => Some(ContactTitle),
-        "url" | "website" | "web site" | "website url" | "web" | "domain" | "company domain name" | "homepage"
-        | "site" | "company website" | "organization website" | "lead url" | "web address" => Some(LeadUrl),
-        "linkedin" | "linkedin url" | "linked in" | "twitter" | "person url" | "contact url" => Some(ContactUrl),
-        "status" | "lead status" | "status label" | "stage" | "lifecycle stage" | "lead stage" | "label" => {
-            Some(LeadStatus)
-        }
-        "description" | "about" | "company description" | "account description" | "organization description"
-        | "background" | "summary" => Some(LeadDescription),
+        "status" | "lead status" | "status label" | "stage" | "lifecycle stage" | "lead stage"
+        | "label" => Some(LeadStatus),
+        "description"
+        | "about"
+        | "company description"
+        | "account description"
+        | "organization description"
+        | "background"
+        | "summary" => Some(LeadDescription),
         _ => None,
     };
     if whole.is_some() {
@@ -164,7 +218,9 @@ mod tests {
     use super::*;
 
     fn check(header: &str, expected: &str) {
-        let got = suggest_one(header).map(|t| t.as_string()).unwrap_or_else(|| "?".into());
+        let got = suggest_one(header)
+            .map(|t| t.as_string())
+            .unwrap_or_else(|| "?".into());
         assert_eq!(got, expected, "header `{header}`");
     }
 

@@ -15,7 +15,14 @@ const DATE_TIME: [&str; 8] = [
     "%Y-%m-%d %H:%M:%S%.f",
     "%Y-%m-%dT%H:%M:%S%.f",
 ];
-const DATE: [&str; 6] = ["%Y-%m-%d", "%Y/%m/%d", "%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%d %B %Y"];
+const DATE: [&str; 6] = [
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%d %b %Y",
+    "%d %B %Y",
+];
 
 /// Parses a date or date-time: ISO and RFC 3339, `2024/01/31`, `Jan 31, 2024`, and
 /// `a/b/yyyy` (`dd.mm.yyyy`) as month/day unless `day_first`, with an optional time
@@ -48,7 +55,11 @@ pub fn parse_date(s: &str, day_first: bool) -> Option<Timestamp> {
     if y < 100 {
         y += if y < 70 { 2000 } else { 1900 };
     }
-    let (m, d) = if day_first || date.contains('.') { (b, a) } else { (a, b) };
+    let (m, d) = if day_first || date.contains('.') {
+        (b, a)
+    } else {
+        (a, b)
+    };
     let day = NaiveDate::from_ymd_opt(y, m, d)?;
     let time = match time {
         None => NaiveTime::MIN,
@@ -86,10 +97,11 @@ pub fn parse_number(s: &str) -> Option<f64> {
     if t.is_empty() {
         return None;
     }
-    let grouped = t.contains(',') && t.split('.').next().is_some_and(|int| {
-        let groups: Vec<&str> = int.trim_start_matches('-').split(',').collect();
-        groups.len() > 1 && groups[0].len() <= 3 && groups[1..].iter().all(|g| g.len() == 3)
-    });
+    let grouped = t.contains(',')
+        && t.split('.').next().is_some_and(|int| {
+            let groups: Vec<&str> = int.trim_start_matches('-').split(',').collect();
+            groups.len() > 1 && groups[0].len() <= 3 && groups[1..].iter().all(|g| g.len() == 3)
+        });
     let clean: String = if grouped {
         t.replace(',', "")
     } else {
@@ -103,25 +115,36 @@ pub fn number_json(f: f64) -> serde_json::Value {
     if f.fract() == 0.0 && f.abs() < 9e15 {
         serde_json::Value::from(f as i64)
     } else {
-        serde_json::Number::from_f64(f).map(serde_json::Value::Number).unwrap_or_default()
+        serde_json::Number::from_f64(f)
+            .map(serde_json::Value::Number)
+            .unwrap_or_default()
     }
 }
 
 /// Several emails in one cell: separated by `,` `;` or whitespace.
 pub fn split_emails(s: &str) -> impl Iterator<Item = &str> {
-    s.split([',', ';', ' ', '\n', '\t']).map(str::trim).filter(|x| !x.is_empty())
+    s.split([',', ';', ' ', '\n', '\t'])
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
 }
 
 /// Several phones in one cell: separated by `;` `,` `/` or a line break.
 pub fn split_phones(s: &str) -> impl Iterator<Item = &str> {
-    s.split([',', ';', '/', '\n']).map(str::trim).filter(|x| !x.is_empty())
+    s.split([',', ';', '/', '\n'])
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
 }
 
 /// The host of a URL without `www.`, lower-case.
 pub fn domain_of(url: &str) -> Option<String> {
     let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
     let host = rest.split(['/', '?', '#']).next()?.split('@').next_back()?;
-    let host = host.split(':').next()?.trim().trim_end_matches('.').to_lowercase();
+    let host = host
+        .split(':')
+        .next()?
+        .trim()
+        .trim_end_matches('.')
+        .to_lowercase();
     let host = host.strip_prefix("www.").unwrap_or(&host).to_string();
     (host.contains('.')).then_some(host)
 }
@@ -129,7 +152,10 @@ pub fn domain_of(url: &str) -> Option<String> {
 /// Company names compare by letters and digits only, case-insensitively.
 pub fn name_norm(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
-    for w in name.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+    for w in name
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
         if !out.is_empty() {
             out.push(' ');
         }
@@ -167,14 +193,30 @@ mod tests {
     #[test]
     fn dates_in_common_spellings() {
         let jan31 = Some("2024-01-31T00:00:00.000Z".to_string());
-        for s in ["2024-01-31", "2024/01/31", "01/31/2024", "1/31/2024", "Jan 31, 2024", "31.01.2024"] {
+        for s in [
+            "2024-01-31",
+            "2024/01/31",
+            "01/31/2024",
+            "1/31/2024",
+            "Jan 31, 2024",
+            "31.01.2024",
+        ] {
             assert_eq!(d(s, false), jan31, "{s}");
         }
         assert_eq!(d("31/01/2024", true), jan31);
         assert_eq!(d("31/01/2024", false), None);
-        assert_eq!(d("2024-01-31 13:45", false).unwrap(), "2024-01-31T13:45:00.000Z");
-        assert_eq!(d("1/31/2024 1:45 PM", false).unwrap(), "2024-01-31T13:45:00.000Z");
-        assert_eq!(d("2024-01-31T13:45:00+01:00", false).unwrap(), "2024-01-31T12:45:00.000Z");
+        assert_eq!(
+            d("2024-01-31 13:45", false).unwrap(),
+            "2024-01-31T13:45:00.000Z"
+        );
+        assert_eq!(
+            d("1/31/2024 1:45 PM", false).unwrap(),
+            "2024-01-31T13:45:00.000Z"
+        );
+        assert_eq!(
+            d("2024-01-31T13:45:00+01:00", false).unwrap(),
+            "2024-01-31T12:45:00.000Z"
+        );
         assert_eq!(d("soon", false), None);
         assert_eq!(d("2024-02-30", false), None);
         assert!(sniff_day_first(["31/01/2024", "02/01/2024"].into_iter()));
@@ -189,7 +231,10 @@ mod tests {
         assert_eq!(parse_number("n/a"), None);
         assert_eq!(number_json(3.0), serde_json::json!(3));
         assert_eq!(name_norm("  ACME,  Inc. "), "acme inc");
-        assert_eq!(domain_of("https://www.Acme.com/about").as_deref(), Some("acme.com"));
+        assert_eq!(
+            domain_of("https://www.Acme.com/about").as_deref(),
+            Some("acme.com")
+        );
         assert_eq!(domain_of("acme.io").as_deref(), Some("acme.io"));
         assert_eq!(domain_of("localhost"), None);
         assert!(looks_like_data("ann@acme.com") && looks_like_data("2024-01-01"));

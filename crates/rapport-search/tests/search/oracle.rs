@@ -1,0 +1,618 @@
+//! The correctness oracle: random leads and random queries; the index must return exactly
+//! the leads a plain in-memory evaluator returns. The evaluator is written from DESIGN §5
+//! alone (its own folding, matching and date rules) and never calls the planner.
+
+use crate::fixture::*;
+use chrono::{DateTime, Duration, Utc};
+use jiff::tz::TimeZone;
+use proptest::prelude::*;
+use rapport_core::*;
+use rapport_query::{CmpOp, Expr, Field, HasTarget, SubObject, Value};
+
+const WORDS: &[&str] = &[
+    "acme", "café", "zürich", "online", "menlo", "park", "apex", "north",
+];
+const STATUSES: &[&str] = &["Potential", "Qualified", "Customer", "Bad Fit", "Cold"];
+const TITLES: &[&str] = &["CTO", "Head of Sales", "Founder"];
+const CITIES: &[&str] = &["Menlo Park", "Zürich", "Paris"];
+const SOURCES: &[&str] = &["Web", "Referral"];
+
+#[derive(Debug, Clone)]
+struct Spec {
+    name: (usize, usize),
+    status: usize,
+    city: Option<usize>,
+    created_days: i64,
+    employees: Option<u32>,
+    source: Option<usize>,
+    contacts: Vec<(usize, usize, Option<usize>, bool)>,
+    calls: Vec<(i64, u32)>,
+    emails: Vec<(i64, bool, bool)>,
+    notes: Vec<usize>,
+}
+
+fn spec() -> impl Strategy<Value = Spec> {
+    (
+        (0..WORDS.len(), 0..WORDS.len()),
+        0..STATUSES.len(),
+        proptest::option::of(0..CITIES.len()),
+        0i64..400,
+        proptest::option::of(0u32..500),
+        proptest::option::of(0..SOURCES.len()),
+        prop::collection::vec(
+            (
+                0..WORDS.len(),
+                0..TITLES.len(),
+                proptest::option::of(0usize..3),
+                any::<bool>(),
+            ),
+            0..3,
+        ),
+        prop::collection::vec((0i64..2000, 0u32..200), 0..3),
+        prop::collection::vec((0i64..2000, any::<bool>(), any::<bool>()), 0..3),
+        prop::collection::vec(0..WORDS.len(), 0..2),
+    )
+        .prop_map(
+            |(
+                name,
+                status,
+                city,
+                created_days,
+                employees,
+                source,
+                contacts,
+                calls,
+                emails,
+                notes,
+            )| Spec {
+                name,
+                status,
+                city,
+                created_days,
+                employees,
+                source,
+                contacts,
+                calls,
+                emails,
+                notes,
+            },
+        )
+}
+
+fn build(n: u64, s: &Spec) -> LeadBundle {
+    let name = format!("{} {}", cap(WORDS[s.name.0]), cap(WORDS[s.name.1]));
+    let mut b = lead(n, &name);
+    b.lead.date_created = now() - Duration::hours(s.created_days * 24 + 5);
+    b.lead.date_updated = b.lead.date_created;
+    b.lead.status_label = STATUSES[s.status].into();
+    if let Some(c) = s.city {
+        b.lead.addresses.push(Address {
+            city: Some(CITIES[c].into()),
+            ..Default::default()
+        });
+    }
+    if let Some(e) = s.employees {
+        b.lead.custom.insert("Employees".into(), e.into());
+    }
+    if let Some(src) = s.source {
+        b.lead.custom.insert("Source".into(), SOURCES[src].into());
+    }
+    for (i, (w, t, phone, email)) in s.contacts.iter().enumerate() {
+        let mut c = contact(&b, n * 10 + i as u64, &format!("{} Smith", cap(WORDS[*w])));
+        c.title = Some(TITLES[*t].into());
+        if let Some(p) = phone {
+            c.phones.push(ContactPhone {
+                phone: format!("+1{}5550{:03}", [415, 212, 650][*p], i),
+                kind: "office".into(),
+            });
+        }
+        if *email {
+            c.emails.push(ContactEmail {
+                email: format!("{}@{}.com", WORDS[*w].replace(['é', 'ü'], ""), n),
+                kind: "office".into(),
+            });
+        }
+        b.contacts.push(c);
+    }
+    let mut k = n * 100;
+    for (hours, duration) in &s.calls {
+        k += 1;
+        b.activities.push(activity(
+            &b,
+            k,
+            now() - Duration::hours(*hours),
+            call(*duration),
+        ));
+    }
+    for (hours, opened, linked) in &s.emails {
+        k += 1;
+        let at = now() - Duration::hours(*hours);
+        let opens = if *opened {
+            vec![at + Duration::hours(1)]
+        } else {
+            vec![]
+        };
+        let mut a = activity(&b, k, at, email("Hello there", opens));
+        if *linked {
+            a.contact_id = b.contacts.first().map(|c| c.id);
+        }
+        b.activities.push(a);
+    }
+    for w in &s.notes {
+        k += 1;
+        b.activities.push(activity(
+            &b,
+            k,
+            now() - Duration::hours(k as i64 % 500),
+            note(&format!("talked about {}", WORDS[*w])),
+        ));
+    }
+    b
+}
+
+fn cap(w: &str) -> String {
+    let mut c = w.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+fn op() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec![":", "<", "<=", ">", ">="])
+}
+
+fn atom() -> impl Strategy<Value = String> {
+    let word = prop::sample::select(WORDS.to_vec());
+    prop_oneof![
+        (word.clone(), 1usize..5).prop_map(|(w, n)| w.chars().take(n).collect()),
+        (word.clone(), prop::sample::select(WORDS.to_vec()))
+            .prop_map(|(a, b)| format!("\"{a} {b}\"")),
+        (
+            prop::sample::select(vec![
+                "name", "company", "city", "title", "contact", "location"
+            ]),
+            word.clone(),
+            1usize..6
+        )
+            .prop_map(|(f, w, n)| format!("{f}:{}", w.chars().take(n).collect::<String>())),
+        prop::sample::select(STATUSES.to_vec())
+            .prop_map(|s| format!("status:{}", s.to_lowercase().replace(' ', "_"))),
+        (
+            prop::sample::select(vec!["calls", "contacts", "notes", "emails"]),
+            op(),
+            0u32..3
+        )
+            .prop_map(|(f, o, n)| format!("{f} {o} {n}")),
+        (
+            prop::sample::select(vec![
+                "last_called",
+                "created",
+                "last_emailed",
+                "last_activity"
+            ]),
+            op(),
+            1u32..90
+        )
+            .prop_map(|(f, o, n)| format!("{f} {o} \"{n} days ago\"")),
+        (
+            prop::sample::select(vec!["created", "last_called"]),
+            op(),
+            1u32..28,
+            1u32..4
+        )
+            .prop_map(|(f, o, d, m)| format!("{f} {o} 2024-0{m}-{d:02}")),
+        prop::sample::select(vec![
+            "last_called:never",
+            "called:never",
+            "called:yes",
+            "emailed:never",
+            "last_called:today",
+            "last_called:yesterday",
+            "email_opened:*"
+        ])
+        .prop_map(String::from),
+        prop::sample::select(vec![
+            "has:calls",
+            "has:contacts",
+            "has:phone",
+            "has:email",
+            "has:notes",
+            "has:emails"
+        ])
+        .prop_map(String::from),
+        (op(), 0u32..200).prop_map(|(o, n)| format!("call(duration {o} {n})")),
+        (op(), 1u32..90, 0u32..200)
+            .prop_map(|(o, d, n)| format!("call(date {o} \"{d} days ago\" duration > {n})")),
+        prop::sample::select(TITLES.to_vec()).prop_map(|t| format!("contact(title:\"{t}\")")),
+        prop::sample::select(vec![
+            "contact(email(opened:yes))",
+            "email(opened:yes)",
+            "contact(has:phone has:email)",
+            "contact(has:emails)"
+        ])
+        .prop_map(String::from),
+        (op(), 0u32..500).prop_map(|(o, n)| format!("custom.Employees {o} {n}")),
+        prop::sample::select(SOURCES.to_vec())
+            .prop_map(|s| format!("custom.Source:{}", s.to_lowercase())),
+        prop::sample::select(vec!["phone:415", "phone:1650", "phone:212555", "phone:*"])
+            .prop_map(String::from),
+        prop::sample::select(vec![
+            "city in (\"Paris\", \"Zürich\")",
+            "status in (customer, cold)"
+        ])
+        .prop_map(String::from),
+    ]
+}
+
+fn query() -> impl Strategy<Value = String> {
+    atom().prop_recursive(3, 8, 3, |inner| {
+        prop_oneof![
+            inner.clone().prop_map(|q| format!("not {q}")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} {b})")),
+            (inner.clone(), inner).prop_map(|(a, b)| format!("({a} or {b})")),
+        ]
+    })
+}
+
+// --- the evaluator -------------------------------------------------------------------
+
+fn fold(s: &str) -> Vec<String> {
+    let lowered: String = s
+        .to_lowercase()
+        .chars()
+        .map(|c| match c {
+            'é' | 'è' | 'ê' => 'e',
+            'ü' | 'ú' => 'u',
+            'ç' => 'c',
+            other => other,
+        })
+        .collect();
+    lowered
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Words of `query` in order in one of `values`; the last word a prefix when `prefix`.
+fn matches_words(values: &[String], query: &str, prefix: bool) -> bool {
+    let q = fold(query);
+    if q.is_empty() {
+        return true;
+    }
+    values.iter().any(|v| {
+        let t = fold(v);
+        t.windows(q.len()).any(|w| {
+            w.iter().zip(&q).enumerate().all(|(i, (a, b))| {
+                if prefix && i == q.len() - 1 {
+                    a.starts_with(b.as_str())
+                } else {
+                    a == b
+                }
+            })
+        })
+    })
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// Does an instant satisfy `op value` (DESIGN §5's date rules)?
+fn date_ok(at: Option<i64>, op: CmpOp, v: &Value) -> bool {
+    let tz = TimeZone::get(TZ).unwrap();
+    let now_z = jiff::Timestamp::from_millisecond(ms(now()))
+        .unwrap()
+        .to_zoned(tz.clone());
+    let day = |d: jiff::civil::Date| {
+        let s = d.to_zoned(tz.clone()).unwrap().timestamp().as_millisecond();
+        let e = d
+            .tomorrow()
+            .unwrap()
+            .to_zoned(tz.clone())
+            .unwrap()
+            .timestamp()
+            .as_millisecond();
+        (s, e)
+    };
+    let (s, e) = match v {
+        Value::Never => return at.is_none(),
+        Value::Yes | Value::Any => return at.is_some(),
+        Value::Today => day(now_z.date()),
+        Value::Yesterday => day(now_z.date().yesterday().unwrap()),
+        Value::Date(d) => day(jiff::civil::date(
+            d.year() as i16,
+            d.month() as i8,
+            d.day() as i8,
+        )),
+        Value::Relative { amount, .. } => {
+            let Some(at) = at else { return false };
+            let point = now_z
+                .checked_sub(jiff::Span::new().days(i64::from(*amount)))
+                .unwrap()
+                .timestamp()
+                .as_millisecond();
+            let age = ms(now()) - at;
+            let limit = ms(now()) - point;
+            return match op {
+                CmpOp::Lt => age < limit,
+                CmpOp::Le => age <= limit,
+                CmpOp::Gt => age > limit,
+                CmpOp::Ge => age >= limit,
+                _ => {
+                    let d = jiff::Timestamp::from_millisecond(point)
+                        .unwrap()
+                        .to_zoned(tz.clone())
+                        .date();
+                    let (s, e) = day(d);
+                    s <= at && at < e
+                }
+            };
+        }
+        _ => unreachable!("{v:?}"),
+    };
+    let Some(at) = at else { return false };
+    match op {
+        CmpOp::Match | CmpOp::Eq => s <= at && at < e,
+        CmpOp::Lt => at < s,
+        CmpOp::Le => at < e,
+        CmpOp::Gt => at >= e,
+        CmpOp::Ge => at >= s,
+    }
+}
+
+fn num_ok(x: f64, op: CmpOp, v: &Value) -> bool {
+    let Value::Number(n) = v else {
+        unreachable!("{v:?}")
+    };
+    match op {
+        CmpOp::Match | CmpOp::Eq => x == *n,
+        CmpOp::Lt => x < *n,
+        CmpOp::Le => x <= *n,
+        CmpOp::Gt => x > *n,
+        CmpOp::Ge => x >= *n,
+    }
+}
+
+fn text_ok(values: &[String], op: CmpOp, v: &Value) -> bool {
+    match (op, v) {
+        (_, Value::Any) => values.iter().any(|v| !fold(v).is_empty()),
+        (CmpOp::Eq, Value::Word(s) | Value::Phrase(s)) => values.iter().any(|x| fold(x) == fold(s)),
+        (_, Value::Word(s)) => matches_words(values, s, true),
+        (_, Value::Phrase(s)) => matches_words(values, s, false),
+        (_, Value::Label(s)) => values.iter().any(|x| fold(x) == fold(s)),
+        _ => unreachable!("{v:?}"),
+    }
+}
+
+fn kind_of<'a>(b: &'a LeadBundle, kind: &str) -> impl Iterator<Item = &'a Activity> {
+    let kind = kind.to_owned();
+    b.activities
+        .iter()
+        .filter(move |a| a.kind.type_name() == kind)
+}
+
+fn last(b: &LeadBundle, kind: &str) -> Option<i64> {
+    kind_of(b, kind).map(|a| ms(a.activity_at)).max()
+}
+
+fn lead_ok(b: &LeadBundle, e: &Expr) -> bool {
+    let l = &b.lead;
+    match e {
+        Expr::And(v) => v.iter().all(|x| lead_ok(b, x)),
+        Expr::Or(v) => v.iter().any(|x| lead_ok(b, x)),
+        Expr::Not(x) => !lead_ok(b, x),
+        Expr::Text(w) | Expr::Phrase(w) => {
+            let mut all = vec![l.name.clone()];
+            all.extend(l.addresses.iter().filter_map(|a| a.city.clone()));
+            for c in &b.contacts {
+                all.push(c.name.clone());
+                all.extend(c.title.clone());
+                all.extend(c.emails.iter().map(|e| e.email.clone()));
+                all.extend(
+                    c.phones
+                        .iter()
+                        .map(|p| p.phone.trim_start_matches('+').to_owned()),
+                );
+            }
+            for a in &b.activities {
+                match &a.kind {
+                    ActivityKind::Note(n) => all.push(n.note.clone()),
+                    ActivityKind::Email(m) => all.push(m.subject.clone()),
+                    _ => {}
+                }
+            }
+            all.extend(
+                l.custom
+                    .values()
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), String::from)),
+            );
+            matches_words(&all, &w.node, matches!(e, Expr::Text(_)))
+        }
+        Expr::Has(t) => match t.node {
+            HasTarget::Calls => kind_of(b, "call").count() > 0,
+            HasTarget::Emails => kind_of(b, "email").count() > 0,
+            HasTarget::Notes => kind_of(b, "note").count() > 0,
+            HasTarget::Contacts => !b.contacts.is_empty(),
+            HasTarget::Phone => b.contacts.iter().any(|c| !c.phones.is_empty()),
+            HasTarget::Email => b.contacts.iter().any(|c| !c.emails.is_empty()),
+            other => unreachable!("{other:?}"),
+        },
+        Expr::In { field, values } => values.iter().any(|v| {
+            lead_ok(
+                b,
+                &Expr::Cmp {
+                    field: field.clone(),
+                    op: CmpOp::Eq,
+                    value: v.clone(),
+                },
+            )
+        }),
+        Expr::Sub { object, expr } => match object {
+            SubObject::Contact => b.contacts.iter().any(|c| contact_ok(b, c, expr)),
+            SubObject::Call => kind_of(b, "call").any(|a| activity_ok(a, expr)),
+            SubObject::Email => kind_of(b, "email").any(|a| activity_ok(a, expr)),
+            other => unreachable!("{other:?}"),
+        },
+        Expr::Cmp { field, op, value } => {
+            let v = &value.node;
+            let contacts =
+                |f: fn(&Contact) -> Vec<String>| b.contacts.iter().flat_map(f).collect::<Vec<_>>();
+            let count = |n: usize| num_ok(n as f64, *op, v);
+            match &field.node {
+                Field::Name => text_ok(
+                    &[vec![l.name.clone()], contacts(|c| vec![c.name.clone()])].concat(),
+                    *op,
+                    v,
+                ),
+                Field::Company => text_ok(std::slice::from_ref(&l.name), *op, v),
+                Field::Contact => text_ok(&contacts(|c| vec![c.name.clone()]), *op, v),
+                Field::Title => {
+                    text_ok(&contacts(|c| c.title.clone().into_iter().collect()), *op, v)
+                }
+                Field::City | Field::Location => text_ok(
+                    &l.addresses
+                        .iter()
+                        .filter_map(|a| a.city.clone())
+                        .collect::<Vec<_>>(),
+                    *op,
+                    v,
+                ),
+                Field::Status => text_ok(std::slice::from_ref(&l.status_label), *op, v),
+                Field::Phone => {
+                    let all: Vec<String> =
+                        contacts(|c| c.phones.iter().map(|p| p.phone.clone()).collect());
+                    match v {
+                        Value::Any => !all.is_empty(),
+                        Value::Word(d) => all.iter().any(|p| {
+                            let digits = p.trim_start_matches('+');
+                            digits.starts_with(d.as_str()) || digits[1..].starts_with(d.as_str())
+                        }),
+                        _ => unreachable!(),
+                    }
+                }
+                Field::Calls => count(kind_of(b, "call").count()),
+                Field::Emails => count(kind_of(b, "email").count()),
+                Field::Notes => count(kind_of(b, "note").count()),
+                Field::Contacts => count(b.contacts.len()),
+                Field::Called | Field::Emailed => {
+                    let kind = if field.node == Field::Called {
+                        "call"
+                    } else {
+                        "email"
+                    };
+                    let n = kind_of(b, kind).count();
+                    match v {
+                        Value::Never => n == 0,
+                        Value::Yes => n > 0,
+                        _ => count(n),
+                    }
+                }
+                Field::Created => date_ok(Some(ms(l.date_created)), *op, v),
+                Field::LastCalled => date_ok(last(b, "call"), *op, v),
+                Field::LastEmailed => date_ok(last(b, "email"), *op, v),
+                Field::LastActivity => {
+                    date_ok(b.activities.iter().map(|a| ms(a.activity_at)).max(), *op, v)
+                }
+                Field::EmailOpened => {
+                    let opened = kind_of(b, "email").flat_map(|a| match &a.kind {
+                        ActivityKind::Email(m) => m.opens.iter().map(|t| ms(*t)).collect(),
+                        _ => vec![],
+                    });
+                    date_ok(opened.max(), *op, v)
+                }
+                Field::Custom(name) if name.eq_ignore_ascii_case("employees") => {
+                    match l.custom.get("Employees") {
+                        Some(n) => match v {
+                            Value::Word(w) => {
+                                num_ok(n.as_f64().unwrap(), *op, &Value::Number(w.parse().unwrap()))
+                            }
+                            _ => unreachable!(),
+                        },
+                        None => false,
+                    }
+                }
+                Field::Custom(_) => match (l.custom.get("Source"), v) {
+                    (Some(s), Value::Word(w)) => fold(s.as_str().unwrap()) == fold(w),
+                    _ => false,
+                },
+                other => unreachable!("{other:?}"),
+            }
+        }
+        other => unreachable!("{other:?}"),
+    }
+}
+
+fn contact_ok(b: &LeadBundle, c: &Contact, e: &Expr) -> bool {
+    match e {
+        Expr::And(v) => v.iter().all(|x| contact_ok(b, c, x)),
+        Expr::Has(t) => match t.node {
+            HasTarget::Phone => !c.phones.is_empty(),
+            HasTarget::Email => !c.emails.is_empty(),
+            HasTarget::Emails => kind_of(b, "email").any(|a| a.contact_id == Some(c.id)),
+            other => unreachable!("{other:?}"),
+        },
+        Expr::Cmp { field, op, value } if field.node == Field::Title => text_ok(
+            &c.title.clone().into_iter().collect::<Vec<_>>(),
+            *op,
+            &value.node,
+        ),
+        Expr::Sub {
+            object: SubObject::Email,
+            expr,
+        } => kind_of(b, "email").any(|a| a.contact_id == Some(c.id) && activity_ok(a, expr)),
+        other => unreachable!("{other:?}"),
+    }
+}
+
+fn activity_ok(a: &Activity, e: &Expr) -> bool {
+    match e {
+        Expr::And(v) => v.iter().all(|x| activity_ok(a, x)),
+        Expr::Cmp { field, op, value } => match (&field.node, &a.kind) {
+            (Field::Duration, ActivityKind::Call(c)) => {
+                num_ok(f64::from(c.duration), *op, &value.node)
+            }
+            (Field::Date, _) => date_ok(Some(ms(a.activity_at)), *op, &value.node),
+            (Field::Opened, ActivityKind::Email(m)) => {
+                date_ok(m.opens.iter().map(|t| ms(*t)).max(), *op, &value.node)
+            }
+            other => unreachable!("{other:?}"),
+        },
+        other => unreachable!("{other:?}"),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+    #[test]
+    fn index_agrees_with_the_evaluator(
+        specs in prop::collection::vec(spec(), 1..10),
+        queries in prop::collection::vec(query(), 12),
+    ) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let bundles: Vec<LeadBundle> = specs.iter().enumerate().map(|(i, s)| build(i as u64, s)).collect();
+            let dir = tempfile::tempdir().unwrap();
+            let fields: &[(&str, FieldType, &[&str])] = &[
+                ("Employees", FieldType::Number, &[]),
+                ("Source", FieldType::Choice, SOURCES),
+            ];
+            let store = store(&dir, fields, &[], bundles.clone()).await;
+            let index = index(&store).await;
+            for q in &queries {
+                let parsed = rapport_query::parse(q).unwrap_or_else(|e| panic!("{q}: {e}"));
+                let mut want: Vec<String> = bundles
+                    .iter()
+                    .filter(|b| parsed.expr.as_ref().is_none_or(|e| lead_ok(b, e)))
+                    .map(|b| b.lead.name.clone())
+                    .collect();
+                want.sort();
+                let mut got = names(&index, &store, q).await.unwrap_or_else(|e| panic!("{q}: {e}"));
+                got.sort();
+                prop_assert_eq!(got, want, "query: {}", q);
+            }
+            Ok(())
+        })?;
+    }
+}

@@ -1,0 +1,393 @@
+//! One-line table tests: every example of DESIGN §5 on a small hand-built store, plus the
+//! indexer following writes (visible within 100 ms) and deletes.
+
+use crate::fixture::*;
+use chrono::Duration;
+use rapport_core::*;
+
+fn leads() -> Vec<LeadBundle> {
+    let mut acme = lead(1, "Acme Online");
+    acme.lead.description = Some("Office in Menlo Park".into());
+    acme.lead.status_label = "Customer".into();
+    acme.lead.addresses = vec![Address {
+        city: Some("Menlo Park".into()),
+        state: Some("CA".into()),
+        country: Some("US".into()),
+        ..Default::default()
+    }];
+    acme.lead.custom.insert("Lead Source".into(), "Web".into());
+    acme.lead.custom.insert("Employees".into(), 120.into());
+    let mut ann = contact(&acme, 1, "Ann Smith");
+    ann.title = Some("CTO".into());
+    ann.emails = vec![ContactEmail {
+        email: "ann@acme.com".into(),
+        kind: "office".into(),
+    }];
+    ann.phones = vec![ContactPhone {
+        phone: "+14155550123".into(),
+        kind: "office".into(),
+    }];
+    acme.contacts.push(ann);
+    acme.activities
+        .push(activity(&acme, 1, ts("2024-03-15T14:00:00Z"), call(30)));
+
+    let mut cafe = lead(2, "Café Berlin");
+    cafe.lead.status_label = "Bad Fit".into();
+    cafe.lead.date_created = now() - Duration::days(10);
+    cafe.lead.date_updated = cafe.lead.date_created;
+    cafe.lead.addresses = vec![Address {
+        city: Some("Paris".into()),
+        ..Default::default()
+    }];
+    cafe.lead.custom.insert("Employees".into(), 40.into());
+
+    let mut park = lead(3, "Park Menlo Ventures");
+    park.lead.status_label = "Qualified".into();
+    park.lead.date_created = ts("2024-01-31T20:00:00Z");
+    park.lead.date_updated = ts("2024-02-01T20:00:00Z");
+    park.lead.addresses = vec![Address {
+        city: Some("London".into()),
+        ..Default::default()
+    }];
+    park.activities
+        .push(activity(&park, 2, ts("2024-01-15T18:00:00Z"), call(90)));
+
+    let mut split = lead(4, "Split Calls Inc");
+    split
+        .activities
+        .push(activity(&split, 3, ts("2024-01-10T18:00:00Z"), call(30)));
+    split
+        .activities
+        .push(activity(&split, 4, ts("2024-02-10T18:00:00Z"), call(120)));
+
+    let mut opened = lead(5, "Opened Mail Co");
+    let bob = contact(&opened, 2, "Bob Jones");
+    let mut mail = activity(
+        &opened,
+        5,
+        ts("2024-03-01T18:00:00Z"),
+        email("Pricing", vec![ts("2024-03-02T18:00:00Z")]),
+    );
+    mail.contact_id = Some(bob.id);
+    opened.contacts.push(bob);
+    opened.activities.push(mail);
+
+    let mut unopened = lead(6, "Unopened Mail Co");
+    let carl = contact(&unopened, 3, "Carl Diaz");
+    let mut mail = activity(
+        &unopened,
+        6,
+        ts("2024-03-01T18:00:00Z"),
+        email("Hello", vec![]),
+    );
+    mail.contact_id = Some(carl.id);
+    unopened.contacts.push(carl);
+    unopened.activities.push(mail);
+    unopened.activities.push(activity(
+        &unopened,
+        7,
+        ts("2024-03-03T18:00:00Z"),
+        email("Other", vec![ts("2024-03-04T18:00:00Z")]),
+    ));
+    unopened.activities.push(activity(
+        &unopened,
+        8,
+        ts("2024-03-05T18:00:00Z"),
+        note("pricing discussion"),
+    ));
+
+    let mut yesterday = lead(7, "Yesterday Caller");
+    yesterday.activities.push(activity(
+        &yesterday,
+        9,
+        ts("2024-03-14T19:00:00Z"),
+        call(10),
+    ));
+    vec![acme, cafe, park, split, opened, unopened, yesterday]
+}
+
+const FIELDS: &[(&str, FieldType, &[&str])] = &[
+    ("Lead Source", FieldType::Choice, &["Web", "Referral"]),
+    ("Employees", FieldType::Number, &[]),
+];
+
+const VIEWS: &[(&str, &str)] = &[
+    ("Hot", "status:customer"),
+    ("Loop A", "in:\"Loop B\""),
+    ("Loop B", "has:calls in:\"Loop A\""),
+];
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn design_examples() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir, FIELDS, VIEWS, leads()).await;
+    let index = index(&store).await;
+    let all = [
+        "Acme Online",
+        "Café Berlin",
+        "Opened Mail Co",
+        "Park Menlo Ventures",
+        "Split Calls Inc",
+        "Unopened Mail Co",
+        "Yesterday Caller",
+    ];
+    let except = |skip: &[&str]| -> Vec<&str> {
+        all.iter().copied().filter(|n| !skip.contains(n)).collect()
+    };
+    let cases: Vec<(&str, Vec<&str>)> = vec![
+        ("onl", vec!["Acme Online"]),
+        ("menlo park", vec!["Acme Online", "Park Menlo Ventures"]),
+        ("\"menlo park\"", vec!["Acme Online"]),
+        ("\"park menlo\"", vec!["Park Menlo Ventures"]),
+        ("CAFE", vec!["Café Berlin"]),
+        ("café", vec!["Café Berlin"]),
+        ("name:acme", vec!["Acme Online"]),
+        ("name:ann", vec!["Acme Online"]),
+        ("company:ann", vec![]),
+        ("description:*", vec!["Acme Online"]),
+        ("status:bad_fit", vec!["Café Berlin"]),
+        ("status:\"Bad Fit\"", vec!["Café Berlin"]),
+        ("phone:415", vec!["Acme Online"]),
+        ("phone:1415", vec!["Acme Online"]),
+        ("phone:416", vec![]),
+        ("email:ann@acme", vec!["Acme Online"]),
+        ("title:cto", vec!["Acme Online"]),
+        (
+            "last_called < \"3 days ago\"",
+            vec!["Acme Online", "Yesterday Caller"],
+        ),
+        (
+            "last_called < 3 days ago",
+            vec!["Acme Online", "Yesterday Caller"],
+        ),
+        ("created > 30 days ago", except(&["Café Berlin"])),
+        ("created < 30 days ago", vec!["Café Berlin"]),
+        ("created:2024-01-31", vec!["Park Menlo Ventures"]),
+        (
+            "created >= 2024-01-31 created < 2024-02-01",
+            vec!["Park Menlo Ventures"],
+        ),
+        ("last_called:today", vec!["Acme Online"]),
+        ("last_called:yesterday", vec!["Yesterday Caller"]),
+        (
+            "last_called:never",
+            vec!["Café Berlin", "Opened Mail Co", "Unopened Mail Co"],
+        ),
+        (
+            "called:never",
+            vec!["Café Berlin", "Opened Mail Co", "Unopened Mail Co"],
+        ),
+        ("called:2", vec!["Split Calls Inc"]),
+        (
+            "calls >= 1 calls < 2",
+            vec!["Acme Online", "Park Menlo Ventures", "Yesterday Caller"],
+        ),
+        (
+            "call(date >= 2024-01-01 date < 2024-02-01 duration > 60)",
+            vec!["Park Menlo Ventures"],
+        ),
+        (
+            "call(date >= 2024-01-01 date < 2024-02-01) call(duration > 60)",
+            vec!["Park Menlo Ventures", "Split Calls Inc"],
+        ),
+        ("contact(email(opened:yes))", vec!["Opened Mail Co"]),
+        (
+            "email(opened:yes)",
+            vec!["Opened Mail Co", "Unopened Mail Co"],
+        ),
+        (
+            "contact(has:emails)",
+            vec!["Opened Mail Co", "Unopened Mail Co"],
+        ),
+        ("note(pricing)", vec!["Unopened Mail Co"]),
+        ("pricing", vec!["Opened Mail Co", "Unopened Mail Co"]),
+        (
+            "has:calls",
+            vec![
+                "Acme Online",
+                "Park Menlo Ventures",
+                "Split Calls Inc",
+                "Yesterday Caller",
+            ],
+        ),
+        ("has:phone", vec!["Acme Online"]),
+        ("in:\"Hot\"", vec!["Acme Online"]),
+        ("in:hot has:calls", vec!["Acme Online"]),
+        (
+            "city in (\"Paris\", \"London\")",
+            vec!["Café Berlin", "Park Menlo Ventures"],
+        ),
+        (
+            "status in (customer, bad_fit)",
+            vec!["Acme Online", "Café Berlin"],
+        ),
+        ("\"custom.Lead Source\":web", vec!["Acme Online"]),
+        ("custom.Employees > 100", vec!["Acme Online"]),
+        ("custom.employees < 100", vec!["Café Berlin"]),
+        ("custom.Employees:*", vec!["Acme Online", "Café Berlin"]),
+        (
+            "not has:calls or status:customer",
+            vec![
+                "Acme Online",
+                "Café Berlin",
+                "Opened Mail Co",
+                "Unopened Mail Co",
+            ],
+        ),
+        (
+            "not (has:calls or status:customer)",
+            vec!["Café Berlin", "Opened Mail Co", "Unopened Mail Co"],
+        ),
+        ("*", all.to_vec()),
+        ("", all.to_vec()),
+    ];
+    let mut failures = vec![];
+    for (query, expected) in cases {
+        let got = names(&index, &store, query).await.map(sorted);
+        let want: Vec<String> = sorted(expected.iter().map(|s| s.to_string()).collect());
+        if got != Ok(want.clone()) {
+            failures.push(format!("{query}\n  want {want:?}\n  got  {got:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+    // Errors are never zero results.
+    let errors = [
+        ("in:\"Nope\"", "bad_value: unknown Smart View `Nope` @3..9"),
+        (
+            "in:\"Loop A\"",
+            "bad_value: Smart View `Loop A` includes itself (loop a → loop b → loop a) @3..11",
+        ),
+        (
+            "custom.Employees > abc",
+            "bad_number: expected a number, found `abc` @19..22",
+        ),
+        (
+            "custom.Nope:1",
+            "unknown_field: unknown custom field `Nope` @0..11",
+        ),
+        (
+            "\"custom.Lead Source\":mail",
+            "bad_value: `mail` is not a choice of `custom.Lead Source` @21..25",
+        ),
+        (
+            "last_caled:yesterday",
+            "unknown_field: unknown field `last_caled` @0..10",
+        ),
+    ];
+    for (query, want) in errors {
+        assert_eq!(
+            names(&index, &store, query).await,
+            Err(want.to_string()),
+            "{query}"
+        );
+    }
+
+    // Sorting: several keys, default orders.
+    assert_eq!(
+        names(&index, &store, "has:calls sort:calls,name")
+            .await
+            .unwrap(),
+        [
+            "Acme Online",
+            "Park Menlo Ventures",
+            "Yesterday Caller",
+            "Split Calls Inc"
+        ]
+    );
+    assert_eq!(
+        names(&index, &store, "sort:-created,name").await.unwrap()[0],
+        "Café Berlin"
+    );
+    // Relevance first with free text: the exact word beats the prefix.
+    assert_eq!(
+        names(&index, &store, "park").await.unwrap()[0],
+        "Park Menlo Ventures"
+    );
+
+    // slice: a stable partition.
+    let mut union = vec![];
+    for i in 0..3 {
+        let part = names(&index, &store, &format!("slice:{i}/3"))
+            .await
+            .unwrap();
+        union.extend(part);
+    }
+    assert_eq!(sorted(union), all.map(String::from).to_vec());
+}
+
+#[tokio::test]
+async fn writes_become_searchable_quickly_and_deletes_disappear() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir, &[], &[], leads()).await;
+    let index = index(&store).await;
+    let mut fresh = lead(50, "Zebra Logistics");
+    fresh.lead.date_updated = now();
+    let started = std::time::Instant::now();
+    store.write_bundles(vec![fresh.clone()]).await.unwrap();
+    index.nudge();
+    assert!(
+        index
+            .wait_fresh(std::time::Duration::from_secs(5))
+            .await
+            .unwrap()
+    );
+    let elapsed = started.elapsed();
+    assert_eq!(
+        names(&index, &store, "zebra").await.unwrap(),
+        ["Zebra Logistics"]
+    );
+    assert!(elapsed.as_millis() < 1000, "took {elapsed:?}");
+
+    let mut w = store.begin_write().await.unwrap();
+    let plan = rapport_core::ops::delete_lead(&fresh.lead);
+    w.apply(plan).await.unwrap();
+    w.commit().await.unwrap();
+    assert_eq!(
+        names(&index, &store, "zebra").await.unwrap(),
+        Vec::<String>::new()
+    );
+
+    // Reopening finds the index caught up; a damaged one is rebuilt.
+    drop(index);
+    std::fs::write(
+        rapport_search::index_dir(store.path()).join("meta.json"),
+        b"garbage",
+    )
+    .unwrap();
+    let index = crate::fixture::index(&store).await;
+    assert_eq!(
+        names(&index, &store, "acme").await.unwrap(),
+        ["Acme Online"]
+    );
+}
+
+#[tokio::test]
+async fn bench_runs_and_its_sql_is_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir, FIELDS, &[], leads()).await;
+    let index = index(&store).await;
+    let report = rapport_search::bench::bench_queries(&index, clock(), 2)
+        .await
+        .unwrap();
+    assert!(report.rows.len() >= 20);
+    assert_eq!(report.leads, 7);
+    let by_query = |q: &str| report.rows.iter().find(|r| r.query == q).unwrap();
+    // The baseline answers the same questions.
+    for q in [
+        "status:customer",
+        "calls > 3",
+        "acme",
+        "email(opened:yes)",
+        "contact(email(opened:yes))",
+        "*",
+    ] {
+        assert_eq!(by_query(q).hits, by_query(q).sql_hits, "{q}");
+    }
+    assert!(report.write_visible_max_ms < 1000.0, "{report:?}");
+}
