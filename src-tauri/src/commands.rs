@@ -35,7 +35,17 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         crate::phone::phone_dtmf,
         crate::phone::phone_dismiss,
         crate::phone::phone_set_password,
-        crate::phone::update_call
+        crate::phone::update_call,
+        crate::search::search,
+        crate::search::query_fields,
+        crate::search::list_views,
+        crate::search::view_counts,
+        crate::search::add_view,
+        crate::search::delete_view,
+        crate::import::import_default_path,
+        crate::import::import_preview,
+        crate::import::import_run,
+        crate::import::import_cancel
     ]
 }
 

@@ -4,7 +4,9 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod import;
 mod phone;
+mod search;
 
 use rapport_app::App;
 use tauri::{Emitter, Manager};
@@ -16,6 +18,10 @@ fn main() {
     let result = tauri::Builder::default()
         .setup(move |tauri_app| {
             let app = tauri::async_runtime::block_on(App::open(&path))?;
+            // open the search index now, so every write from here on is indexed as it happens
+            if let Err(e) = tauri::async_runtime::block_on(app.start_search()) {
+                eprintln!("warning: search index: {e}");
+            }
             let handle = tauri_app.handle().clone();
             let watcher = tauri::async_runtime::block_on(app.watch(move |seq| {
                 let _ = handle.emit("store-changed", serde_json::json!({ "seq": seq }));
@@ -25,6 +31,7 @@ fn main() {
             tauri_app.manage(watcher);
             Ok(())
         })
+        .manage(import::ImportCancel::default())
         .invoke_handler(commands::handler())
         .run(tauri::generate_context!());
     if let Err(e) = result {

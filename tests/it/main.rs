@@ -3,4 +3,6 @@
 
 mod cli;
 mod desktop;
+mod import;
 mod phone;
+mod search;

@@ -38,7 +38,8 @@ fn sqlite3(args: &[&str], stdin: Option<&Path>, stdout: Option<&Path>) -> Result
     Ok(t.elapsed())
 }
 
-pub async fn run(o: &Opts, rows: &mut Vec<Row>) -> Result<()> {
+/// Runs the foundation benchmarks; returns the path of the demo store for the next ones.
+pub async fn run(o: &Opts, rows: &mut Vec<Row>) -> Result<std::path::PathBuf> {
     let n = o.leads;
     let db = o.work.join("bench.db");
     let app = App::open(&db).await?;
@@ -181,7 +182,7 @@ pub async fn run(o: &Opts, rows: &mut Vec<Row>) -> Result<()> {
         Err(e) => eprintln!("bench: cold start not measured: {e:#}"),
     }
     let _ = us;
-    Ok(())
+    Ok(db)
 }
 
 /// Median of three cold starts: WebDriver session request → first lead row in the DOM.

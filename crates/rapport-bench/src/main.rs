@@ -3,6 +3,7 @@
 //! absolute times on shared machines are noise; ratios and medians are what to quote.
 
 mod foundation;
+mod search;
 mod stats;
 
 use anyhow::{Context, Result};
@@ -42,7 +43,10 @@ fn opts() -> Result<Opts> {
 async fn main() -> Result<()> {
     let o = opts()?;
     let mut rows: Vec<Row> = Vec::new();
-    foundation::run(&o, &mut rows).await?;
+    let db = foundation::run(&o, &mut rows).await?;
+    if let Err(e) = search::run(&db, &mut rows).await {
+        eprintln!("bench: search not measured: {e:#}");
+    }
     stats::print_table(&rows);
     let json = serde_json::to_string_pretty(&serde_json::json!({
         "date": chrono::Utc::now().to_rfc3339(),

@@ -61,4 +61,23 @@ describe('api commands', () => {
     expect([boom.code, boom.message, boom.field]).toEqual(['internal', 'boom', null]);
     expect(api.errorMessage({ code: 'not_found', message: 'no such lead', field: null })).toBe('no such lead');
   });
+
+  it('sends the search commands and keeps a bad query\'s span and hint', async () => {
+    invoke.mockResolvedValue({});
+    await api.searchLeads('status:customer', 0, 200);
+    await api.queryFields();
+    await api.viewCounts();
+    await api.addView('Hot', 'status:hot');
+    await api.deleteView('Hot');
+    expect(invoke.mock.calls).toEqual([
+      ['search', { query: 'status:customer', offset: 0, limit: 200 }],
+      ['query_fields', undefined],
+      ['view_counts', undefined],
+      ['add_view', { name: 'Hot', query: 'status:hot' }],
+      ['delete_view', { name: 'Hot' }],
+    ]);
+    invoke.mockRejectedValue({ code: 'bad_query', message: 'unknown field', field: 'query', span: [0, 10], hint: 'did you mean `last_called`?' });
+    const err = await api.searchLeads('last_caled:x', 0, 1).catch((e) => e);
+    expect([err.code, err.span, err.hint]).toEqual(['bad_query', [0, 10], 'did you mean `last_called`?']);
+  });
 });

@@ -172,6 +172,73 @@ export type NewTask = { text: string; date?: string };
 export type NewNote = { title?: string; note: string };
 export type NotePatch = { title?: string; note?: string };
 
+// ---------- Search ----------
+
+/** A search result row: the list row plus the value of each applied sort key. */
+export type SearchRow = LeadSummary & { sort_values: Record<string, unknown> };
+export type SearchPage = { total: number; rows: SearchRow[]; sort: string[]; stale: boolean };
+/** One field of the query language, for the syntax-help panel. */
+export type FieldHelp = {
+  /** `lead`, or the sub-query object (`call`, `contact`, …) */
+  scope: string;
+  name: string;
+  aliases: string[];
+  kind: string;
+  examples: string;
+  help: string;
+};
+export type SmartView = { id: string; name: string; query: string; shared: boolean };
+/** A Smart View with its current count (`error` when its query no longer runs). */
+export type ViewCount = { name: string; query: string; count: number | null; error: string | null };
+
+// ---------- CSV import ----------
+
+/** The import's column mapping: header → target (`lead.name`, `contact.phone.mobile`, `skip`…). */
+export type CsvMapping = {
+  version: number;
+  columns: Record<string, string>;
+  unknown_columns: 'custom' | 'skip';
+  custom_types: Record<string, string>;
+  day_first: boolean;
+  match: MatchKey[];
+  create_statuses: boolean;
+};
+export type MatchKey = 'domain' | 'email' | 'phone' | 'name';
+export type CsvPreview = {
+  encoding: string;
+  delimiter: string;
+  headers: string[];
+  rows: string[][];
+  mapping: CsvMapping;
+  size_bytes: number;
+};
+export type CsvProgress = {
+  phase: 'scanning' | 'matching' | 'importing' | 'done';
+  rows_done: number;
+  rows_total: number;
+  bytes_done: number;
+  bytes_total: number;
+  rows_per_sec: number;
+  eta_secs: number | null;
+  leads_created: number;
+  leads_updated: number;
+  errors: number;
+};
+export type ImportSummary = {
+  cancelled: boolean;
+  rows_total: number;
+  rows_done: number;
+  rows_imported: number;
+  rows_failed: number;
+  leads_created: number;
+  leads_updated: number;
+  leads_unchanged: number;
+  contacts_created: number;
+  problems: { line: number; column: string | null; reason: string }[];
+  errors_file: string | null;
+  seconds: number;
+};
+
 // ---------- Softphone ----------
 
 export type RegistrationState = 'off' | 'none' | 'registering' | 'registered' | 'failed' | 'unregistered';
@@ -225,23 +292,41 @@ export type CallPatch = { note?: string; status?: string; disposition?: string; 
 export class ApiError extends Error {
   readonly code: string;
   readonly field: string | null;
+  /** `bad_query`: the UTF-8 byte range of the query to underline */
+  readonly span: [number, number] | null;
+  /** `bad_query`: how to fix it */
+  readonly hint: string | null;
 
-  constructor(code: string, message: string, field: string | null = null) {
+  constructor(
+    code: string,
+    message: string,
+    field: string | null = null,
+    span: [number, number] | null = null,
+    hint: string | null = null,
+  ) {
     super(message);
     this.name = 'ApiError';
     this.code = code;
     this.field = field;
+    this.span = span;
+    this.hint = hint;
   }
 
   /** Normalizes whatever `invoke` rejected with (contract object, string, Error) into an ApiError. */
   static from(err: unknown): ApiError {
     if (err instanceof ApiError) return err;
     if (err && typeof err === 'object' && 'code' in err && 'message' in err) {
-      const e = err as { code: unknown; message: unknown; field?: unknown };
+      const e = err as { code: unknown; message: unknown; field?: unknown; span?: unknown; hint?: unknown };
+      const span =
+        Array.isArray(e.span) && e.span.length === 2 && e.span.every((n) => typeof n === 'number')
+          ? ([e.span[0], e.span[1]] as [number, number])
+          : null;
       return new ApiError(
         String(e.code),
         String(e.message),
         typeof e.field === 'string' ? e.field : null,
+        span,
+        typeof e.hint === 'string' ? e.hint : null,
       );
     }
     if (typeof err === 'string') return new ApiError('internal', err);
@@ -295,6 +380,30 @@ export const updateNote = (id: string, patch: NotePatch) => call<Note>('update_n
 
 export const loadDemo = (leads: number) => call<{ leads: number }>('load_demo', { leads });
 
+/** One page of leads matching `query` (DESIGN §5); a bad query rejects with code `bad_query`, span and hint. */
+export const searchLeads = (query: string, offset: number, limit: number) =>
+  call<SearchPage>('search', { query, offset, limit });
+
+export const queryFields = () => call<FieldHelp[]>('query_fields');
+
+export const listViews = () => call<SmartView[]>('list_views');
+
+export const viewCounts = () => call<ViewCount[]>('view_counts');
+
+export const addView = (name: string, query: string) => call<SmartView>('add_view', { name, query });
+
+export const deleteView = (name: string) => call<void>('delete_view', { name });
+
+export const importDefaultPath = () => call<string>('import_default_path');
+
+export const importPreview = (path: string) => call<CsvPreview>('import_preview', { path });
+
+/** Runs the import (progress arrives as `import-progress`); resolves to the summary, also when cancelled. */
+export const importRun = (path: string, mapping: CsvMapping, matchOn: MatchKey[], skipUnknown: boolean) =>
+  call<ImportSummary>('import_run', { path, mapping, matchOn, skipUnknown });
+
+export const importCancel = () => call<void>('import_cancel');
+
 export const phoneStatus = () => call<PhoneSnapshot>('phone_status');
 
 /** Calls a contact's number from a lead; refused (code `bad_input`) before dialling when invalid. */
@@ -327,6 +436,11 @@ export type Unsubscribe = () => void;
 /** Subscribes to the core's `store-changed` event; resolves to an unsubscribe function. */
 export async function onStoreChanged(cb: (seq: number) => void): Promise<Unsubscribe> {
   return listen<{ seq: number }>('store-changed', (event) => cb(event.payload?.seq ?? 0));
+}
+
+/** Subscribes to the CSV import's `import-progress` (after every chunk). */
+export async function onImportProgress(cb: (p: CsvProgress) => void): Promise<Unsubscribe> {
+  return listen<CsvProgress>('import-progress', (event) => cb(event.payload));
 }
 
 /** Subscribes to the softphone's `phone-event` (a full snapshot after every change). */

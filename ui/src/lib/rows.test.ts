@@ -185,3 +185,78 @@ describe('PagedRows', () => {
     }
   });
 });
+
+describe('PagedRows keyed by query', () => {
+  /** A server whose rows say which query they answer. */
+  function keyedServer() {
+    const calls: { offset: number; key: string; release: (total: number) => void }[] = [];
+    const fetcher = (offset: number, limit: number, key: string) =>
+      new Promise<{ total: number; rows: Row[] }>((resolve) => {
+        calls.push({
+          offset,
+          key,
+          release: (total) => {
+            const rows: Row[] = [];
+            for (let i = offset; i < Math.min(total, offset + limit); i++) rows.push({ id: `${key}${i}`, name: `${key || 'all'} ${i}` });
+            resolve({ total, rows });
+          },
+        });
+      });
+    return { fetcher, calls };
+  }
+
+  it('fetches with the current key and drops answers for an older key', async () => {
+    const s = keyedServer();
+    const rows = new PagedRows(s.fetcher, { pageSize: 10 });
+    rows.setRange(0, 5);
+    expect(s.calls.map((c) => c.key)).toEqual(['']);
+    rows.setKey('status:customer');
+    expect(s.calls.map((c) => c.key)).toEqual(['', 'status:customer']);
+    s.calls[0].release(100);
+    await flush();
+    expect(rows.loaded).toBe(false);
+    s.calls[1].release(3);
+    await flush();
+    expect(rows.total).toBe(3);
+    expect(rows.row(0)?.name).toBe('status:customer 0');
+    expect(rows.key).toBe('status:customer');
+  });
+
+  it('keeps the old rows on screen until the new query answers', async () => {
+    const s = keyedServer();
+    const rows = new PagedRows(s.fetcher, { pageSize: 10 });
+    rows.setRange(0, 5);
+    s.calls.shift()!.release(100);
+    await flush();
+    rows.setKey('acme');
+    expect(rows.row(0)?.name).toBe('all 0');
+    expect(rows.total).toBe(100);
+    s.calls.shift()!.release(2);
+    await flush();
+    expect(rows.total).toBe(2);
+    expect(rows.row(0)?.name).toBe('acme 0');
+    expect(rows.row(5)).toBeUndefined();
+  });
+
+  it('shows a prefetched first page at once and fetches only further pages', async () => {
+    const s = keyedServer();
+    const rows = new PagedRows(s.fetcher, { pageSize: 10 });
+    rows.setRange(0, 5);
+    s.calls.shift()!.release(100);
+    await flush();
+    rows.setKey('x', { total: 1, rows: [{ id: 'x0', name: 'x 0' }] });
+    expect(rows.total).toBe(1);
+    expect(rows.row(0)?.name).toBe('x 0');
+    expect(s.calls).toEqual([]);
+    rows.invalidate();
+    expect(s.calls.map((c) => [c.key, c.offset])).toEqual([['x', 0]]);
+  });
+
+  it('setting the same key again does nothing', () => {
+    const s = keyedServer();
+    const rows = new PagedRows(s.fetcher, { pageSize: 10 });
+    rows.setRange(0, 5);
+    rows.setKey('');
+    expect(s.calls.length).toBe(1);
+  });
+});

@@ -1,7 +1,8 @@
 // Framework-free paged row cache for the virtual lead list: lazy page fetches, eviction, optimistic rows.
 import { pagesFor, pagesToEvict } from './virtual';
 
-export type PageFetcher<T> = (offset: number, limit: number) => Promise<{ total: number; rows: T[] }>;
+/** Fetches one page of the list for `key` (the search query; '' = every lead). */
+export type PageFetcher<T> = (offset: number, limit: number, key: string) => Promise<{ total: number; rows: T[] }>;
 
 type PendingRow<T> = { row: T; confirmedGen: number | null };
 
@@ -18,7 +19,8 @@ export type PagedRowsOptions = {
 /**
  * Rows are addressed by display index: optimistic (pending) rows first, then the server's rows.
  * `invalidate()` keeps the old pages as "stale" so rows never flash to placeholders while the
- * fresh pages load; answers from before an invalidation are discarded.
+ * fresh pages load; answers from before an invalidation are discarded. Pages are keyed by the
+ * query (`setKey`): a new query's answers never mix with the old one's.
  */
 export class PagedRows<T extends { id: string }> {
   readonly pageSize: number;
@@ -39,6 +41,9 @@ export class PagedRows<T extends { id: string }> {
   private wantEnd = 0;
   private serverTotal: number | null = null;
   private pending: PendingRow<T>[] = [];
+  private currentKey = '';
+  /** the stale pages belong to the previous key: drop them when the new key's first page lands */
+  private staleForeign = false;
 
   constructor(fetcher: PageFetcher<T>, opts: PagedRowsOptions = {}) {
     this.fetcher = fetcher;
@@ -103,6 +108,36 @@ export class PagedRows<T extends { id: string }> {
     this.fresh.clear();
     this.failed.clear();
     this.evictStale();
+    this.pump();
+  }
+
+  /** The query the pages belong to. */
+  get key(): string {
+    return this.currentKey;
+  }
+
+  /**
+   * Switches the list to another query. `first` (page 0 of the new key, already fetched) shows at
+   * once; without it the old rows stay on screen until the new key's first page arrives.
+   */
+  setKey(key: string, first?: { total: number; rows: T[] }): void {
+    if (key === this.currentKey && !first) return;
+    this.currentKey = key;
+    this.gen++;
+    this.stale.clear();
+    this.failed.clear();
+    if (first) {
+      this.fresh.clear();
+      this.fresh.set(0, first.rows);
+      this.serverTotal = first.total;
+      this.staleForeign = false;
+    } else {
+      for (const [p, rows] of this.fresh) this.stale.set(p, rows);
+      this.fresh.clear();
+      this.staleForeign = true;
+    }
+    this.evict();
+    this.onChange();
     this.pump();
   }
 
@@ -180,9 +215,13 @@ export class PagedRows<T extends { id: string }> {
     const gen = this.gen;
     this.active++;
     this.inflight.set(page, gen);
-    this.fetcher(page * this.pageSize, this.pageSize)
+    this.fetcher(page * this.pageSize, this.pageSize, this.currentKey)
       .then((res) => {
         if (gen !== this.gen) return;
+        if (this.staleForeign) {
+          this.stale.clear();
+          this.staleForeign = false;
+        }
         this.fresh.set(page, res.rows);
         this.stale.delete(page);
         this.serverTotal = res.total;

@@ -4,10 +4,9 @@
 
 use super::mapping::MatchKey;
 use super::row::RowData;
-use super::values::{self, key};
+use super::values::{self, FastMap, key};
 use rapport_core::Id;
 use rapport_store::{Result, Store};
-use std::collections::HashMap;
 
 const DOMAIN: u8 = 1;
 const NAME: u8 = 2;
@@ -31,8 +30,8 @@ pub struct MatchIndex {
     phone: bool,
     name: bool,
     leads: Vec<Entry>,
-    by_id: HashMap<Id, u32>,
-    keys: HashMap<u64, u32>,
+    by_id: FastMap<Id, u32>,
+    keys: FastMap<u64, u32>,
 }
 
 impl MatchIndex {
@@ -123,6 +122,13 @@ impl MatchIndex {
             .map(|&i| self.leads[i as usize].ours)
             .unwrap_or(true);
         let i = self.add_lead(id, "", row.lead.domain.as_deref(), ours);
+        if let Some(d) = &row.lead.email_domain {
+            let k = key(DOMAIN, d);
+            self.keys.entry(k).or_insert(i);
+            if self.leads[i as usize].domain == 0 {
+                self.leads[i as usize].domain = k;
+            }
+        }
         if let Some(c) = &row.contact {
             if self.email {
                 for e in &c.emails {
@@ -144,9 +150,9 @@ impl MatchIndex {
             .is_some_and(|&i| self.leads[i as usize].ours)
     }
 
-    /// The lead a row belongs to: same domain, then same company name (when the domains do not
-    /// disagree), then a contact's email or phone. Keys outside `--match` only find leads
-    /// this import created.
+    /// The lead a row belongs to: same website domain, then the domain of a work email, then a
+    /// contact's email or phone, then the same company name (when the domains do not
+    /// disagree). Keys outside `--match` only find leads this import created.
     pub fn find(&self, row: &RowData) -> Option<Id> {
         let domain = row
             .lead
@@ -154,34 +160,49 @@ impl MatchIndex {
             .as_deref()
             .map(|d| key(DOMAIN, d))
             .unwrap_or(0);
-        let compatible = |e: &Entry| domain == 0 || e.domain == 0 || e.domain == domain;
+        // The row's domain: its website's, else its work email's. A lead with another domain
+        // is another company, whatever name, email or phone they share (a switchboard number,
+        // two "Acme Inc"s).
+        let own = row
+            .lead
+            .email_domain
+            .as_deref()
+            .map(|d| key(DOMAIN, d))
+            .unwrap_or(domain);
+        let compatible = |e: &Entry| own == 0 || e.domain == 0 || e.domain == own;
         let get = |k: u64| self.keys.get(&k).map(|&i| self.leads[i as usize]);
         if domain != 0
             && let Some(e) = get(domain).filter(|e| e.ours || self.domain)
         {
             return Some(e.id);
         }
-        if let Some(company) = &row.lead.company {
-            let n = values::name_norm(company);
-            if let Some(e) = get(key(NAME, &n)).filter(|e| (e.ours || self.name) && compatible(e)) {
+        if let Some(d) = &row.lead.email_domain
+            && let Some(e) = get(key(DOMAIN, d)).filter(|e| e.ours || self.domain)
+        {
+            return Some(e.id);
+        }
+        if let Some(c) = &row.contact {
+            let by_email = c
+                .emails
+                .iter()
+                .filter(|_| self.email)
+                .map(|e| key(EMAIL, &e.email));
+            let by_phone = c
+                .phones
+                .iter()
+                .filter(|_| self.phone)
+                .map(|p| key(PHONE, &p.phone));
+            if let Some(e) = by_email
+                .chain(by_phone)
+                .filter_map(get)
+                .find(|e| compatible(e))
+            {
                 return Some(e.id);
             }
         }
-        let c = row.contact.as_ref()?;
-        let by_email = c
-            .emails
-            .iter()
-            .filter(|_| self.email)
-            .map(|e| key(EMAIL, &e.email));
-        let by_phone = c
-            .phones
-            .iter()
-            .filter(|_| self.phone)
-            .map(|p| key(PHONE, &p.phone));
-        by_email
-            .chain(by_phone)
-            .filter_map(get)
-            .find(|e| compatible(e))
+        let n = values::name_norm(row.lead.company.as_deref()?);
+        get(key(NAME, &n))
+            .filter(|e| (e.ours || self.name) && compatible(e))
             .map(|e| e.id)
     }
 }

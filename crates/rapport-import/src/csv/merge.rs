@@ -198,18 +198,6 @@ pub fn apply_row(
     }
 }
 
-fn patch_of(p: &LeadPart) -> LeadPatch {
-    LeadPatch {
-        name: None,
-        description: p.description.clone(),
-        url: p.url.clone(),
-        status_label: p.status.clone(),
-        owner_id: p.owner,
-        addresses: None,
-        custom: (!p.custom.is_empty()).then(|| p.custom.clone()),
-    }
-}
-
 fn inputs(c: &Contact) -> (Vec<EmailInput>, Vec<PhoneInput>) {
     (
         c.emails
@@ -230,6 +218,9 @@ fn inputs(c: &Contact) -> (Vec<EmailInput>, Vec<PhoneInput>) {
 }
 
 /// Applies rows to a lead that is already in the store, through the operations, inside `w`.
+/// The rows are folded first (the last value in the file wins), then each record gets one
+/// operation, so a file that repeats a lead with conflicting values changes it once — and
+/// importing the same file again changes nothing.
 /// `ours`: the lead was created earlier by this import (its changes count as created).
 /// Returns false when the lead is gone (deleted meanwhile).
 pub async fn update_existing(
@@ -239,10 +230,10 @@ pub async fn update_existing(
     ours: bool,
     n: &mut Counts,
 ) -> Result<bool> {
-    let Some(mut lead) = w.live_lead(id).await? else {
+    let Some(lead) = w.live_lead(id).await? else {
         return Ok(false);
     };
-    let mut contacts = w.contacts_of(id).await?;
+    let stored = w.contacts_of(id).await?;
     let mut notes: Vec<String> = w
         .notes_of(id)
         .await?
@@ -252,98 +243,114 @@ pub async fn update_existing(
             _ => None,
         })
         .collect();
-    let mut changed = false;
+    // Fold the rows: the lead, the contacts (stored ones by index, then new ones), the notes.
+    let mut target = lead.clone();
+    let mut contacts: Vec<(Option<usize>, Contact)> = stored
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(|(i, c)| (Some(i), c))
+        .collect();
+    let mut new_notes = Vec::new();
     for row in rows {
-        let mut patch = patch_of(&row.lead);
-        if same_domain(lead.url.as_deref(), row.lead.domain.as_deref()) {
-            patch.url = None;
+        let url_before = target.url.clone();
+        apply_lead(&mut target, &row.lead);
+        if same_domain(url_before.as_deref(), row.lead.domain.as_deref()) {
+            target.url = url_before;
         }
-        if let Some(a) = &row.lead.address {
-            let mut addrs = lead.addresses.clone();
-            match addrs.first_mut() {
-                Some(first) => *first = a.clone(),
-                None => addrs.push(a.clone()),
-            }
-            patch.addresses = Some(addrs);
-        }
-        let (l, plan) = ops::update_lead(&lead, patch, &mut w.ctx)?;
-        changed |= !plan.is_empty();
-        w.apply(plan).await?;
-        lead = l;
         if let Some(p) = &row.contact {
-            match contacts.iter().position(|c| same_contact(c, p)) {
-                Some(i) => {
-                    let mut merged = contacts[i].clone();
-                    if apply_contact(&mut merged, p) {
-                        let (emails, phones) = inputs(&merged);
-                        let patch = ContactPatch {
-                            title: merged.title.clone(),
-                            emails: Some(emails),
-                            phones: Some(phones),
-                            urls: Some(merged.urls.clone()),
-                            custom: (!p.custom.is_empty()).then(|| p.custom.clone()),
-                            ..Default::default()
-                        };
-                        let (c, plan) = ops::update_contact(&contacts[i], patch, &mut w.ctx)?;
-                        if !plan.is_empty() && !ours {
-                            n.contacts_updated += 1;
-                            changed = true;
-                        }
-                        w.apply(plan).await?;
-                        contacts[i] = c;
-                    } else {
+            match contacts.iter_mut().find(|(_, c)| same_contact(c, p)) {
+                Some((_, c)) => {
+                    if !apply_contact(c, p) {
                         n.contacts_skipped += 1;
                     }
                 }
                 None => {
-                    let input = NewContact {
-                        name: p.name.clone(),
-                        title: p.title.clone(),
-                        emails: p
-                            .emails
-                            .iter()
-                            .map(|e| EmailInput {
-                                email: e.email.clone(),
-                                kind: Some(e.kind.clone()),
-                            })
-                            .collect(),
-                        phones: p
-                            .phones
-                            .iter()
-                            .map(|x| PhoneInput {
-                                phone: x.phone.clone(),
-                                kind: Some(x.kind.clone()),
-                            })
-                            .collect(),
-                        urls: p.urls.clone(),
-                        custom: p.custom.clone(),
-                    };
-                    let (c, plan) = ops::add_contact(&lead, input, &mut w.ctx)?;
-                    w.apply(plan).await?;
-                    contacts.push(c);
-                    n.contacts_created += 1;
-                    changed = true;
+                    let mut c = stored.first().cloned().unwrap_or_else(|| blank_contact(id));
+                    c.name = p.name.clone();
+                    c.title = p.title.clone();
+                    c.emails = p.emails.clone();
+                    c.phones = p.phones.clone();
+                    c.urls = p.urls.clone();
+                    c.custom = p.custom.clone();
+                    contacts.push((None, c));
                 }
             }
         }
         if let Some(text) = &row.lead.note
             && !notes.contains(text)
         {
-            let input = NewActivity {
-                contact_id: None,
-                activity_at: None,
-                kind: ActivityKind::Note(NoteFields {
-                    title: None,
-                    note: text.clone(),
-                    pinned: false,
-                }),
-            };
-            let (_, plan) = ops::add_activity(&lead, &contacts, input, &mut w.ctx)?;
-            w.apply(plan).await?;
             notes.push(text.clone());
-            n.notes_created += 1;
-            changed = true;
+            new_notes.push(text.clone());
         }
+    }
+    let mut changed = false;
+    let patch = LeadPatch {
+        name: None,
+        description: (target.description != lead.description)
+            .then(|| target.description.clone().unwrap_or_default()),
+        url: (target.url != lead.url).then(|| target.url.clone().unwrap_or_default()),
+        status_label: (target.status_label != lead.status_label)
+            .then(|| target.status_label.clone()),
+        owner_id: target.owner_id.filter(|o| Some(*o) != lead.owner_id),
+        addresses: (target.addresses != lead.addresses).then(|| target.addresses.clone()),
+        custom: (target.custom != lead.custom).then(|| target.custom.clone()),
+    };
+    let (lead, plan) = ops::update_lead(&lead, patch, &mut w.ctx)?;
+    changed |= !plan.is_empty();
+    w.apply(plan).await?;
+    let mut live = stored.clone();
+    for (orig, c) in contacts {
+        let (emails, phones) = inputs(&c);
+        match orig {
+            Some(i) if c != stored[i] => {
+                let patch = ContactPatch {
+                    title: c.title.clone(),
+                    emails: Some(emails),
+                    phones: Some(phones),
+                    urls: Some(c.urls.clone()),
+                    custom: (c.custom != stored[i].custom).then(|| c.custom.clone()),
+                    ..Default::default()
+                };
+                let (_, plan) = ops::update_contact(&stored[i], patch, &mut w.ctx)?;
+                if !plan.is_empty() && !ours {
+                    n.contacts_updated += 1;
+                    changed = true;
+                }
+                w.apply(plan).await?;
+            }
+            Some(_) => {}
+            None => {
+                let input = NewContact {
+                    name: c.name.clone(),
+                    title: c.title.clone(),
+                    emails,
+                    phones,
+                    urls: c.urls.clone(),
+                    custom: c.custom.clone(),
+                };
+                let (c, plan) = ops::add_contact(&lead, input, &mut w.ctx)?;
+                w.apply(plan).await?;
+                live.push(c);
+                n.contacts_created += 1;
+                changed = true;
+            }
+        }
+    }
+    for text in new_notes {
+        let input = NewActivity {
+            contact_id: None,
+            activity_at: None,
+            kind: ActivityKind::Note(NoteFields {
+                title: None,
+                note: text,
+                pinned: false,
+            }),
+        };
+        let (_, plan) = ops::add_activity(&lead, &live, input, &mut w.ctx)?;
+        w.apply(plan).await?;
+        n.notes_created += 1;
+        changed = true;
     }
     if !ours {
         if changed {
@@ -353,4 +360,20 @@ pub async fn update_existing(
         }
     }
     Ok(true)
+}
+
+fn blank_contact(lead_id: Id) -> Contact {
+    let epoch = Timestamp::default();
+    Contact {
+        id: Id::at(epoch, 0),
+        lead_id,
+        name: String::new(),
+        title: None,
+        emails: vec![],
+        phones: vec![],
+        urls: vec![],
+        custom: Custom::new(),
+        date_created: epoch,
+        date_updated: epoch,
+    }
 }

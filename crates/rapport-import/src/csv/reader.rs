@@ -59,11 +59,16 @@ pub fn spawn(job: ReaderJob, tx: Sender<Msg>) -> Result<std::thread::JoinHandle<
 
 fn group_key(p: &Parsed) -> Option<u64> {
     match p {
-        Parsed::Row(r) => Some(match (&r.lead.domain, &r.lead.company) {
-            (Some(d), _) => key(1, d),
-            (None, Some(c)) => key(2, &name_norm(c)),
-            (None, None) => key(3, &r.lead_name),
-        }),
+        Parsed::Row(r) => Some(
+            match (
+                r.lead.domain.as_ref().or(r.lead.email_domain.as_ref()),
+                &r.lead.company,
+            ) {
+                (Some(d), _) => key(1, d),
+                (None, Some(c)) => key(2, &name_norm(c)),
+                (None, None) => key(3, &r.lead_name),
+            },
+        ),
         _ => None,
     }
 }

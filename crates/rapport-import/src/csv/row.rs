@@ -17,7 +17,11 @@ pub struct LeadPart {
     pub company: Option<String>,
     pub description: Option<String>,
     pub url: Option<String>,
+    /// The url's domain.
     pub domain: Option<String>,
+    /// The domain of the contact's work email, when the row has no url (weaker: it finds a
+    /// lead but does not veto a name match).
+    pub email_domain: Option<String>,
     pub status: Option<String>,
     pub owner: Option<Id>,
     /// An owner no user matches (the lead keeps the importing user).
@@ -192,6 +196,9 @@ impl RowRules {
                 .flatten()
                 .collect::<Vec<_>>()
                 .join(" ");
+        }
+        if lead.domain.is_none() {
+            lead.email_domain = c.emails.iter().find_map(|e| values::work_domain(&e.email));
         }
         let has_contact = !c.name.is_empty() || !c.emails.is_empty() || !c.phones.is_empty();
         if c.name.is_empty() {

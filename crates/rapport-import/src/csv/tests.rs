@@ -303,12 +303,27 @@ async fn cancelled_import_resumes_without_duplicates() {
         &path,
         CsvImportOptions {
             resume: true,
-            ..opts
+            ..opts.clone()
         },
     )
     .await
     .unwrap_err();
     assert_eq!(again.code(), "csv_resume");
+    // Importing the same messy file again changes nothing: every row finds its lead.
+    let same = import(&s, &path, opts).await.unwrap();
+    let c = same.counts;
+    assert_eq!(
+        (
+            c.leads_created,
+            c.leads_updated,
+            c.contacts_created,
+            c.contacts_updated
+        ),
+        (0, 0, 0, 0),
+        "{c:?}"
+    );
+    assert_eq!(c.leads_unchanged, full.counts.leads_created);
+    assert_eq!(counts(&s).await, counts(&clean).await);
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use rapport_core::time::Timestamp;
-use std::hash::{Hash, Hasher};
+use std::hash::Hasher;
 
 const DATE_TIME: [&str; 8] = [
     "%Y-%m-%d %H:%M:%S",
@@ -149,6 +149,46 @@ pub fn domain_of(url: &str) -> Option<String> {
     (host.contains('.')).then_some(host)
 }
 
+const FREEMAIL: [&str; 30] = [
+    "gmail",
+    "googlemail",
+    "yahoo",
+    "ymail",
+    "hotmail",
+    "outlook",
+    "live",
+    "msn",
+    "aol",
+    "icloud",
+    "me",
+    "mac",
+    "gmx",
+    "web",
+    "proton",
+    "protonmail",
+    "pm",
+    "yandex",
+    "mail",
+    "qq",
+    "163",
+    "126",
+    "comcast",
+    "att",
+    "verizon",
+    "orange",
+    "free",
+    "t-online",
+    "zoho",
+    "fastmail",
+];
+
+/// The domain of a work email (`ann@acme.com` → `acme.com`); `None` for webmail providers.
+pub fn work_domain(email: &str) -> Option<String> {
+    let domain = email.rsplit_once('@')?.1.trim().to_lowercase();
+    let first = domain.split('.').next()?;
+    (!FREEMAIL.contains(&first) && domain.contains('.')).then_some(domain)
+}
+
 /// Company names compare by letters and digits only, case-insensitively.
 pub fn name_norm(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
@@ -164,13 +204,41 @@ pub fn name_norm(name: &str) -> String {
     out
 }
 
-/// A 64-bit key for the lookup tables (collisions are checked where they matter).
+/// A 64-bit key for the lookup tables: FNV-1a, then a SplitMix finaliser. Not keyed (the
+/// table lives for one import); a collision could only join two leads' keys, never lose data.
 pub fn key(kind: u8, s: &str) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    kind.hash(&mut h);
-    s.hash(&mut h);
-    h.finish()
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ kind as u64;
+    for b in s.as_bytes() {
+        h = (h ^ *b as u64).wrapping_mul(0x0100_0000_01b3);
+    }
+    h = (h ^ (h >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    h ^ (h >> 31)
 }
+
+/// Hashes keys that are already well mixed (`key()` values, ULIDs) by passing them through.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PassHasher(u64);
+
+impl Hasher for PassHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ *b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 ^= n;
+    }
+    fn write_u128(&mut self, n: u128) {
+        // A ULID's low 64 bits are random.
+        self.0 ^= n as u64;
+    }
+}
+
+pub type FastMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<PassHasher>>;
 
 /// A header cell that is clearly a value: an email, a URL, a number or a date.
 pub fn looks_like_data(h: &str) -> bool {
@@ -237,6 +305,8 @@ mod tests {
         );
         assert_eq!(domain_of("acme.io").as_deref(), Some("acme.io"));
         assert_eq!(domain_of("localhost"), None);
+        assert_eq!(work_domain("Ann@Acme.com").as_deref(), Some("acme.com"));
+        assert_eq!(work_domain("ann@gmail.com"), None);
         assert!(looks_like_data("ann@acme.com") && looks_like_data("2024-01-01"));
         assert!(!looks_like_data("Email") && !looks_like_data("Created Date"));
         let emails: Vec<&str> = split_emails("a@x.com; b@y.com,c@z.com").collect();

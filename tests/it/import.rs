@@ -1,0 +1,79 @@
+//! The CSV import wizard as a user uses it: a path, a preview with mapping drop-downs, a run,
+//! the summary — and the imported leads in the list. Screenshots go to the artifacts directory.
+
+use anyhow::Result;
+use fantoccini::{Client, Locator};
+use rapport_tests::*;
+
+async fn text(c: &Client, css: &str) -> Result<String> {
+    Ok(c.find(Locator::Css(css)).await?.text().await?)
+}
+
+const CSV: &str = "Company,Contact,Email,Phone,City,Lead Source
+Acme Rockets,Ann Lee,ann@acmerockets.com,+1 415 555 0101,San Francisco,web
+Globex Corp,Bo Chen,bo@globex.com,+1 212 555 0102,New York,fair
+Initech,Cy Diaz,not-an-email,+1 512 555 0103,Austin,web
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_import_wizard_previews_maps_and_imports_a_csv() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("import.db");
+    let (code, _, err) = rapport(&db, &["demo", "--leads", "50", "--seed", "3"])?;
+    assert_eq!(code, 0, "{err}");
+    let csv = dir.path().join("leads.csv");
+    std::fs::write(&csv, CSV)?;
+    let app = bin("rapport-desktop")?;
+    let display = Display::start()?;
+    let driver = Driver::start(&display, &db).await?;
+    let c = driver.session(&app).await?;
+    wait_css(&c, "[data-testid=lead-row]", 30).await?;
+
+    wait_css(&c, "[data-testid=import-open-button]", 10)
+        .await?
+        .click()
+        .await?;
+    let input = wait_css(&c, "[data-testid=import-path]", 10).await?;
+    input.clear().await?;
+    input.send_keys(&csv.display().to_string()).await?;
+    wait_css(&c, "[data-testid=import-preview-button]", 5)
+        .await?
+        .click()
+        .await?;
+    wait_css(&c, "[data-testid=import-preview]", 10).await?;
+    screenshot(&c, "20-import-preview.png").await?;
+    eventually(10, "the preview rows", || async {
+        let js = "return document.querySelector('[data-testid=import-preview] tbody').textContent";
+        let table = c
+            .execute(js, vec![])
+            .await?
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        Ok(table.contains("Acme Rockets") && table.contains("ann@acmerockets.com"))
+    })
+    .await?;
+    let selects = c.find_all(Locator::Css("[data-testid=import-map]")).await?;
+    assert_eq!(selects.len(), 6, "one mapping drop-down per column");
+
+    wait_css(&c, "[data-testid=import-run]", 5)
+        .await?
+        .click()
+        .await?;
+    let summary = wait_css(&c, "[data-testid=import-summary]", 30)
+        .await?
+        .text()
+        .await?;
+    assert!(summary.contains("Import finished"), "{summary}");
+    screenshot(&c, "21-import-summary.png").await?;
+    eventually(10, "the imported leads in the count", || async {
+        Ok(text(&c, "[data-testid=lead-count]")
+            .await?
+            .trim()
+            .parse::<u64>()?
+            > 50)
+    })
+    .await?;
+    c.close().await?;
+    Ok(())
+}
