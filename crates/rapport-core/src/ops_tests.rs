@@ -1,6 +1,8 @@
 //! Tests of the operations: what each plan writes, and what each bad input is told.
 
 use super::*;
+use crate::error::ErrorCode;
+use crate::plan::Record;
 use crate::plan::WriteKind;
 
 fn ctx() -> Ctx {
