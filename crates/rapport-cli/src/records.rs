@@ -526,7 +526,7 @@ fn cents(v: &str) -> Result<i64> {
     let f: f64 = clean
         .parse()
         .map_err(|_| anyhow!("--value: `{v}` is not an amount"))?;
-    if !f.is_finite() || f < 0.0 || f > 9e13 {
+    if !(0.0..=9e13).contains(&f) {
         bail!("--value: `{v}` is out of range");
     }
     Ok((f * 100.0).round() as i64)

@@ -39,7 +39,7 @@ fn bar(enabled: bool) -> ProgressBar {
     let pb = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
     pb.set_style(
         ProgressStyle::with_template(
-            "{msg:12} [{bar:30}] {binary_bytes}/{binary_total_bytes} {per_sec:>10} eta {eta}",
+            "{msg:18} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> "),

@@ -5,9 +5,10 @@
 use crate::error::Result;
 use crate::rows::decode;
 use crate::{Store, Writer};
-use rapport_core::{Activity, Id, Lead};
+use rapport_core::{Activity, Contact, Id, Lead};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
+use std::collections::HashMap;
 
 /// What a lead can be matched by.
 #[derive(Debug, Clone, PartialEq)]
@@ -198,5 +199,55 @@ impl Writer {
         .fetch_all(&mut *self.tx)
         .await?;
         rows.iter().map(|d| decode(d)).collect()
+    }
+}
+
+/// A lead as an upsert needs it: the lead, its live contacts and its live notes.
+pub type MergeTarget = (Lead, Vec<Contact>, Vec<Activity>);
+
+impl Writer {
+    /// Live leads among `ids` with their contacts and notes, in three queries (an import
+    /// chunk's upserts read everything they need at once).
+    pub async fn merge_targets(&mut self, ids: &[Id]) -> Result<HashMap<Id, MergeTarget>> {
+        let list = serde_json::to_string(&ids.iter().map(|i| i.to_string()).collect::<Vec<_>>())
+            .unwrap_or_else(|_| "[]".into());
+        let leads: Vec<String> = sqlx::query_scalar(
+            "SELECT data FROM leads WHERE deleted = 0 AND id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(&list)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        let mut out = HashMap::with_capacity(leads.len());
+        for d in &leads {
+            let lead: Lead = decode(d)?;
+            out.insert(lead.id, (lead, vec![], vec![]));
+        }
+        let contacts = sqlx::query(
+            "SELECT data FROM contacts WHERE deleted = 0 AND lead_id IN (SELECT value FROM json_each(?))
+             ORDER BY lead_id, id",
+        )
+        .bind(&list)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        for r in &contacts {
+            let c: Contact = decode(&r.get::<String, _>(0))?;
+            if let Some(t) = out.get_mut(&c.lead_id) {
+                t.1.push(c);
+            }
+        }
+        let notes = sqlx::query(
+            "SELECT data FROM activities WHERE kind = 'note' AND deleted = 0
+               AND lead_id IN (SELECT value FROM json_each(?)) ORDER BY lead_id, id",
+        )
+        .bind(&list)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        for r in &notes {
+            let a: Activity = decode(&r.get::<String, _>(0))?;
+            if let Some(t) = out.get_mut(&a.lead_id) {
+                t.2.push(a);
+            }
+        }
+        Ok(out)
     }
 }

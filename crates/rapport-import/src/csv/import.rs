@@ -6,7 +6,7 @@
 
 use super::errors_file::ErrorsFile;
 use super::index::MatchIndex;
-use super::mapping::{Mapping, MatchKey, Target};
+use super::mapping::{Mapping, MatchKey, Target, UnknownColumns};
 use super::merge::{self, Counts, IdSeq};
 use super::reader::{self, Chunk, Msg, ReaderJob};
 use super::row::{Parsed, RowData, RowRules};
@@ -36,6 +36,8 @@ struct Run<'a> {
     sum: ImportSummary,
     started: Instant,
     rows_at_start: u64,
+    /// Resumed: when the interrupted import started (its leads' ids are later).
+    ours_since: Option<u64>,
 }
 
 /// 80 random bits from the OS-seeded hasher keys (ids of new records).
@@ -93,6 +95,9 @@ pub async fn import_csv(
     if resume.is_none() {
         if let Some(u) = opts.unknown_columns {
             mapping.unknown_columns = u;
+            if u == UnknownColumns::Skip {
+                mapping.skip_unknown();
+            }
         }
         if let Some(m) = &opts.match_on {
             mapping.match_on.clone_from(m);
@@ -180,6 +185,10 @@ pub async fn import_csv(
         sum,
         started,
         rows_at_start: cp.rows_done as u64,
+        ours_since: resume
+            .as_ref()
+            .and_then(|c| rapport_core::time::parse(&c.started_at))
+            .map(|t| t.timestamp_millis().max(0) as u64),
         cp,
     };
     let (tx, mut rx) = tokio::sync::mpsc::channel(3);
@@ -331,7 +340,7 @@ impl Run<'_> {
                     total = rows;
                     self.sum.rows_total = rows;
                     self.report(Phase::Matching, total, 0, size, progress);
-                    self.index.load(self.store).await?;
+                    self.index.load(self.store, self.ours_since).await?;
                 }
                 Msg::Failed(e) => return Err(e),
                 Msg::Chunk(c) => {
@@ -452,13 +461,19 @@ impl Run<'_> {
         if !self.opts.dry_run && !new.is_empty() {
             w.write_bundles(new).await?;
         }
+        let wanted: Vec<Id> = updates
+            .iter()
+            .map(|(id, _)| *id)
+            .filter(|id| !(self.opts.dry_run && self.index.is_ours(*id)))
+            .collect();
+        let mut targets = w.merge_targets(&wanted).await?;
         for (id, rows) in &updates {
             let ours = self.index.is_ours(*id);
             if self.opts.dry_run && ours {
                 n.contacts_created += rows.iter().filter(|r| r.contact.is_some()).count() as u64;
                 continue;
             }
-            if !merge::update_existing(&mut w, *id, rows, ours, &mut n).await? {
+            if !merge::update_existing(&mut w, targets.remove(id), rows, ours, &mut n).await? {
                 for r in rows {
                     bad.push((
                         vec![],

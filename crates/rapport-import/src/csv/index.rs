@@ -45,8 +45,9 @@ impl MatchIndex {
         }
     }
 
-    /// Loads every live lead and contact key of the store, one page at a time.
-    pub async fn load(&mut self, store: &Store) -> Result<()> {
+    /// Loads every live lead and contact key of the store, one page at a time. Leads whose id
+    /// is at least `ours_since` (ms; a resumed import's start) count as this import's.
+    pub async fn load(&mut self, store: &Store, ours_since: Option<u64>) -> Result<()> {
         let mut after = None;
         loop {
             let page = store.lead_keys(after, PAGE).await?;
@@ -54,7 +55,8 @@ impl MatchIndex {
             after = Some(last.id);
             for l in page {
                 let domain = l.url.as_deref().and_then(values::domain_of);
-                self.add_lead(l.id, &l.name, domain.as_deref(), false);
+                let ours = ours_since.is_some_and(|t| l.id.timestamp_ms() >= t);
+                self.add_lead(l.id, &l.name, domain.as_deref(), ours);
             }
         }
         if !(self.email || self.phone) {

@@ -218,6 +218,17 @@ impl Mapping {
             .map_err(|e| CsvError::input("csv_mapping", format!("the mapping is not valid: {e}")))
     }
 
+    /// Turns the columns a suggestion made custom fields only because they were unknown
+    /// (`lead.custom.<the header>`, no known meaning) into `skip`: the wizard's
+    /// "skip unknown columns" applied to a suggested mapping.
+    pub fn skip_unknown(&mut self) {
+        for (col, t) in self.columns.iter_mut() {
+            if *t == Target::LeadCustom(col.clone()) && super::suggest::suggest_one(col).is_none() {
+                *t = Target::Skip;
+            }
+        }
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }

@@ -9,7 +9,7 @@ use rapport_core::ops::{
 };
 use rapport_core::time::Timestamp;
 use rapport_core::*;
-use rapport_store::{Result, Writer};
+use rapport_store::{MergeTarget, Result, Writer};
 
 /// Counts for the summary.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -225,18 +225,16 @@ fn inputs(c: &Contact) -> (Vec<EmailInput>, Vec<PhoneInput>) {
 /// Returns false when the lead is gone (deleted meanwhile).
 pub async fn update_existing(
     w: &mut Writer,
-    id: Id,
+    target: Option<MergeTarget>,
     rows: &[RowData],
     ours: bool,
     n: &mut Counts,
 ) -> Result<bool> {
-    let Some(lead) = w.live_lead(id).await? else {
+    let Some((lead, stored, stored_notes)) = target else {
         return Ok(false);
     };
-    let stored = w.contacts_of(id).await?;
-    let mut notes: Vec<String> = w
-        .notes_of(id)
-        .await?
+    let id = lead.id;
+    let mut notes: Vec<String> = stored_notes
         .into_iter()
         .filter_map(|a| match a.kind {
             ActivityKind::Note(f) => Some(f.note),

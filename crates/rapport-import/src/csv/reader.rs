@@ -90,7 +90,7 @@ fn run(job: &ReaderJob, tx: &Sender<Msg>) -> Result<(), CsvError> {
         .map_err(|e| source::read_error(e, path))?
     {
         total += 1;
-        if total % 50_000 == 0 {
+        if total.is_multiple_of(50_000) {
             send(Msg::Scan {
                 rows: total,
                 bytes: bytes.load(Ordering::Relaxed),

@@ -261,10 +261,10 @@ impl<R: Read> Read for Capped<R> {
 
 /// Maps a csv/io error to ours, recognising the record cap.
 pub fn read_error(e: ::csv::Error, path: &Path) -> CsvError {
-    if let ::csv::ErrorKind::Io(io) = e.kind() {
-        if let Some(t) = io.get_ref().and_then(|x| x.downcast_ref::<TooLong>()) {
-            return CsvError::input("csv_too_long", format!("{}: {t}", path.display()));
-        }
+    if let ::csv::ErrorKind::Io(io) = e.kind()
+        && let Some(t) = io.get_ref().and_then(|x| x.downcast_ref::<TooLong>())
+    {
+        return CsvError::input("csv_too_long", format!("{}: {t}", path.display()));
     }
     CsvError::io(format!("cannot read {}", path.display()), e)
 }

@@ -102,7 +102,8 @@ async fn rows_group_into_leads_and_bad_lines_go_to_the_error_csv() {
         )
     );
     // Imported rows reach the outbox (sync, search index).
-    assert!(s.stats().await.unwrap().outbox >= 3 + 4 + 1);
+    // A new store has 6 (its user, 5 statuses); then 3 leads, 4 contacts, 1 note, 1 field.
+    assert_eq!(s.stats().await.unwrap().outbox, 6 + 3 + 4 + 1 + 1);
 }
 
 #[tokio::test]
@@ -286,6 +287,10 @@ async fn cancelled_import_resumes_without_duplicates() {
     .await
     .unwrap();
     assert!(resumed.resumed && !resumed.cancelled);
+    assert_eq!(
+        resumed.counts.leads_updated, 0,
+        "its own leads are not counted as updated"
+    );
     assert_eq!(
         resumed.counts, full.counts,
         "the summary covers the whole file"
@@ -474,6 +479,10 @@ fn mappings_round_trip_as_json() {
     assert!(json.contains("\"Employees\": \"number\""), "{json}");
     assert!(json.contains("\"Lead ID\": \"skip\""), "{json}");
     assert_eq!(Mapping::from_json(&json).unwrap(), m);
+    let mut skipping = m.clone();
+    skipping.skip_unknown();
+    assert_eq!(skipping.columns["Employees"], Target::Skip);
+    assert_eq!(skipping.columns["Company"], Target::LeadName);
     let e = Mapping::from_json(r#"{"columns": {"A": "lead.nmae"}}"#).unwrap_err();
     assert_eq!(e.code(), "csv_mapping");
     assert!(e.to_string().contains("unknown target `lead.nmae`"));
