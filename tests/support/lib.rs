@@ -15,13 +15,19 @@ pub fn bin_dir() -> PathBuf {
         return PathBuf::from(d);
     }
     let exe = std::env::current_exe().unwrap_or_default();
-    exe.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default()
+    exe.parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 pub fn bin(name: &str) -> Result<PathBuf> {
     let p = bin_dir().join(name);
     if !p.exists() {
-        bail!("{} is not built: run `cargo xtask test` (it builds rapport-desktop and rapport-cli first)", p.display());
+        bail!(
+            "{} is not built: run `cargo xtask test` (it builds rapport-desktop and rapport-cli first)",
+            p.display()
+        );
     }
     Ok(p)
 }
@@ -30,13 +36,20 @@ pub fn bin(name: &str) -> Result<PathBuf> {
 pub fn artifacts() -> PathBuf {
     let d = std::env::var_os("RAPPORT_ARTIFACTS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| bin_dir().parent().map(|t| t.join("e2e-artifacts")).unwrap_or_else(|| "e2e-artifacts".into()));
+        .unwrap_or_else(|| {
+            bin_dir()
+                .parent()
+                .map(|t| t.join("e2e-artifacts"))
+                .unwrap_or_else(|| "e2e-artifacts".into())
+        });
     let _ = std::fs::create_dir_all(&d);
     d
 }
 
 pub fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 /// A child process stopped (SIGTERM, then SIGKILL after a grace period) when dropped.
@@ -47,7 +60,10 @@ pub struct Guard {
 
 impl Guard {
     pub fn spawn(name: &'static str, cmd: &mut Command) -> Result<Guard> {
-        let child = cmd.stdin(Stdio::null()).spawn().with_context(|| format!("cannot start {name}"))?;
+        let child = cmd
+            .stdin(Stdio::null())
+            .spawn()
+            .with_context(|| format!("cannot start {name}"))?;
         Ok(Guard { child, name })
     }
     pub fn id(&self) -> u32 {
@@ -57,7 +73,9 @@ impl Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let end = Instant::now() + Duration::from_secs(5);
         while Instant::now() < end {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -88,7 +106,9 @@ impl Display {
             let name = format!(":{n}");
             let xvfb = Guard::spawn(
                 "Xvfb",
-                Command::new("Xvfb").args([&name, "-screen", "0", "1400x900x24", "-nolisten", "tcp"]).stderr(Stdio::null()),
+                Command::new("Xvfb")
+                    .args([&name, "-screen", "0", "1400x900x24", "-nolisten", "tcp"])
+                    .stderr(Stdio::null()),
             )?;
             let end = Instant::now() + Duration::from_secs(10);
             while Instant::now() < end {
@@ -113,9 +133,15 @@ pub struct Driver {
 pub fn tauri_driver_bin() -> PathBuf {
     let home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo"));
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo")
+        });
     let p = home.join("bin/tauri-driver");
-    if p.exists() { p } else { PathBuf::from("tauri-driver") }
+    if p.exists() {
+        p
+    } else {
+        PathBuf::from("tauri-driver")
+    }
 }
 
 impl Driver {
@@ -125,7 +151,12 @@ impl Driver {
         let driver = Guard::spawn(
             "tauri-driver",
             Command::new(tauri_driver_bin())
-                .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--native-port",
+                    &native.to_string(),
+                ])
                 .env("DISPLAY", &display.name)
                 .env("RAPPORT_DB", db)
                 .env_remove("WAYLAND_DISPLAY")
@@ -135,7 +166,10 @@ impl Driver {
         let end = Instant::now() + Duration::from_secs(20);
         while Instant::now() < end {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Ok(Driver { port, _driver: driver });
+                return Ok(Driver {
+                    port,
+                    _driver: driver,
+                });
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -146,18 +180,28 @@ impl Driver {
     pub async fn session(&self, app: &Path) -> Result<Client> {
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), "wry".into());
-        caps.insert("tauri:options".into(), serde_json::json!({ "application": app }));
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({ "application": app }),
+        );
         let url = format!("http://127.0.0.1:{}", self.port);
-        let client = tokio::time::timeout(Duration::from_secs(60), ClientBuilder::native().capabilities(caps).connect(&url))
-            .await
-            .context("timed out starting a WebDriver session")??;
+        let client = tokio::time::timeout(
+            Duration::from_secs(60),
+            ClientBuilder::native().capabilities(caps).connect(&url),
+        )
+        .await
+        .context("timed out starting a WebDriver session")??;
         Ok(client)
     }
 }
 
 /// Waits for an element by CSS selector.
 pub async fn wait_css(c: &Client, css: &str, secs: u64) -> Result<fantoccini::elements::Element> {
-    c.wait().at_most(Duration::from_secs(secs)).for_element(Locator::Css(css)).await.with_context(|| format!("no `{css}` within {secs}s"))
+    c.wait()
+        .at_most(Duration::from_secs(secs))
+        .for_element(Locator::Css(css))
+        .await
+        .with_context(|| format!("no `{css}` within {secs}s"))
 }
 
 /// Polls `check` until it returns true or the time runs out.
@@ -189,10 +233,16 @@ pub async fn screenshot(c: &Client, name: &str) -> Result<PathBuf> {
 pub fn app_pids(db: &Path) -> Vec<u32> {
     let needle = format!("RAPPORT_DB={}", db.display());
     let mut out = vec![];
-    let Ok(entries) = std::fs::read_dir("/proc") else { return out };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return out;
+    };
     for e in entries.flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(exe) = std::fs::read_link(format!("/proc/{pid}/exe")) else { continue };
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(exe) = std::fs::read_link(format!("/proc/{pid}/exe")) else {
+            continue;
+        };
         if !exe.to_string_lossy().contains("rapport-desktop") {
             continue;
         }
@@ -207,7 +257,11 @@ pub fn app_pids(db: &Path) -> Vec<u32> {
 
 /// Runs the `rapport` CLI on a store; returns (exit code, stdout, stderr).
 pub fn rapport(db: &Path, args: &[&str]) -> Result<(i32, String, String)> {
-    let out = Command::new(bin("rapport")?).arg("--db").arg(db).args(args).output()?;
+    let out = Command::new(bin("rapport")?)
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .output()?;
     Ok((
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

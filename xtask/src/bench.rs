@@ -8,11 +8,26 @@ use anyhow::Result;
 pub fn bench(args: &[String]) -> Result<()> {
     crate::deps::ensure(crate::deps::Need::All)?;
     crate::build_ui()?;
-    cmd("cargo", &["build", "--release", "-p", "rapport-cli", "-p", "rapport-desktop", "-p", "rapport-bench"]).run()?;
+    cmd(
+        "cargo",
+        &[
+            "build",
+            "--release",
+            "-p",
+            "rapport-cli",
+            "-p",
+            "rapport-desktop",
+            "-p",
+            "rapport-bench",
+        ],
+    )
+    .run()?;
     let out = root().join("target/bench");
     std::fs::create_dir_all(&out)?;
     let bin = target_dir().join("release/rapport-bench");
     let mut a: Vec<&str> = vec!["--out", out.to_str().unwrap_or("target/bench")];
     a.extend(args.iter().map(String::as_str));
-    cmd(bin.to_str().unwrap_or("rapport-bench"), &a).env("RAPPORT_BIN_DIR", target_dir().join("release")).run()
+    cmd(bin.to_str().unwrap_or("rapport-bench"), &a)
+        .env("RAPPORT_BIN_DIR", target_dir().join("release"))
+        .run()
 }

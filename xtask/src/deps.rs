@@ -34,6 +34,7 @@ const TEST_PACKAGES: &[&str] = &[
     "webkit2gtk-driver",
     // Baselines for benchmarks.
     "sqlite3",
+    "time",
     // Real SIP peers for the softphone tests.
     "sip-tester",
     "kamailio",
@@ -60,12 +61,17 @@ pub fn ensure(need: Need) -> Result<()> {
 }
 
 fn installed(pkg: &str) -> bool {
-    cmd("dpkg-query", &["-W", "-f=${Status}", pkg]).output().is_some_and(|s| s.contains("install ok installed"))
+    cmd("dpkg-query", &["-W", "-f=${Status}", pkg])
+        .output()
+        .is_some_and(|s| s.contains("install ok installed"))
 }
 
 fn apt(packages: &[&str]) -> Result<()> {
     if !have("dpkg-query") {
-        eprintln!("xtask: not a Debian/Ubuntu system; make sure these are installed: {}", packages.join(" "));
+        eprintln!(
+            "xtask: not a Debian/Ubuntu system; make sure these are installed: {}",
+            packages.join(" ")
+        );
         return Ok(());
     }
     let missing: Vec<&str> = packages.iter().copied().filter(|p| !installed(p)).collect();
@@ -80,11 +86,24 @@ fn apt(packages: &[&str]) -> Result<()> {
             full.push("apt-get");
         }
         full.extend(args);
-        let (prog, rest) = if sudo { ("sudo", &full[..]) } else { ("apt-get", &full[..]) };
-        cmd(prog, rest).env("DEBIAN_FRONTEND", "noninteractive").run()
+        let (prog, rest) = if sudo {
+            ("sudo", &full[..])
+        } else {
+            ("apt-get", &full[..])
+        };
+        cmd(prog, rest)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .run()
     };
     run(&["update", "-qq", "-o", "DPkg::Lock::Timeout=600"])?;
-    let mut args = vec!["install", "-y", "-qq", "--no-install-recommends", "-o", "DPkg::Lock::Timeout=600"];
+    let mut args = vec![
+        "install",
+        "-y",
+        "-qq",
+        "--no-install-recommends",
+        "-o",
+        "DPkg::Lock::Timeout=600",
+    ];
     args.extend(missing.iter().copied());
     run(&args)
 }
@@ -97,18 +116,34 @@ fn is_root() -> bool {
 pub fn cargo_bin(name: &str) -> PathBuf {
     let home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo"));
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo")
+        });
     home.join("bin").join(name)
 }
 
 fn tauri_driver() -> Result<()> {
     let bin = cargo_bin("tauri-driver");
-    let ok = cmd(bin.to_str().unwrap_or("tauri-driver"), &["--help"]).output().is_some();
-    let version_ok = cmd("cargo", &["install", "--list"]).output().is_some_and(|l| l.contains(&format!("tauri-driver v{TAURI_DRIVER}")));
+    let ok = cmd(bin.to_str().unwrap_or("tauri-driver"), &["--help"])
+        .output()
+        .is_some();
+    let version_ok = cmd("cargo", &["install", "--list"])
+        .output()
+        .is_some_and(|l| l.contains(&format!("tauri-driver v{TAURI_DRIVER}")));
     if ok && version_ok {
         return Ok(());
     }
-    cmd("cargo", &["install", "tauri-driver", "--locked", "--version", TAURI_DRIVER]).run()
+    cmd(
+        "cargo",
+        &[
+            "install",
+            "tauri-driver",
+            "--locked",
+            "--version",
+            TAURI_DRIVER,
+        ],
+    )
+    .run()
 }
 
 /// `npm ci` in ui/ when node_modules is missing or older than the lock file.
@@ -116,12 +151,20 @@ pub fn npm_install() -> Result<()> {
     let ui = root().join("ui");
     let stamp = ui.join("node_modules/.package-lock.json");
     let lock = ui.join("package-lock.json");
-    let fresh = match (std::fs::metadata(&stamp).and_then(|m| m.modified()), std::fs::metadata(&lock).and_then(|m| m.modified())) {
+    let fresh = match (
+        std::fs::metadata(&stamp).and_then(|m| m.modified()),
+        std::fs::metadata(&lock).and_then(|m| m.modified()),
+    ) {
         (Ok(s), Ok(l)) => s >= l,
         _ => false,
     };
     if fresh {
         return Ok(());
     }
-    cmd("npm", &["ci", "--no-audit", "--no-fund", "--loglevel=error"]).dir(&ui).run()
+    cmd(
+        "npm",
+        &["ci", "--no-audit", "--no-fund", "--loglevel=error"],
+    )
+    .dir(&ui)
+    .run()
 }

@@ -34,19 +34,34 @@ fn run() -> Result<()> {
 /// Builds the UI bundle (`ui/dist`), installing npm packages when the lock file changed.
 pub fn build_ui() -> Result<()> {
     deps::npm_install()?;
-    cmd("npm", &["run", "build", "--silent"]).dir(root().join("ui")).run()
+    cmd("npm", &["run", "build", "--silent"])
+        .dir(root().join("ui"))
+        .run()
 }
 
 fn run_app(extra: &[String]) -> Result<()> {
     deps::ensure(deps::Need::App)?;
     build_ui()?;
-    cmd("cargo", &["build", "-p", "rapport-desktop", "-p", "rapport-cli"]).run()?;
+    cmd(
+        "cargo",
+        &["build", "-p", "rapport-desktop", "-p", "rapport-cli"],
+    )
+    .run()?;
     let bin = sh::target_dir().join("debug/rapport-desktop");
-    let extra: Vec<&str> = extra.iter().map(String::as_str).filter(|a| *a != "--").collect();
+    let extra: Vec<&str> = extra
+        .iter()
+        .map(String::as_str)
+        .filter(|a| *a != "--")
+        .collect();
     let mut c = cmd(bin.to_str().unwrap_or("rapport-desktop"), &extra);
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
         eprintln!("xtask: no display found; starting the app under Xvfb (xvfb-run)");
-        let mut a = vec!["-a", "-s", "-screen 0 1400x900x24", bin.to_str().unwrap_or("")];
+        let mut a = vec![
+            "-a",
+            "-s",
+            "-screen 0 1400x900x24",
+            bin.to_str().unwrap_or(""),
+        ];
         a.extend(extra.iter().copied());
         c = cmd("xvfb-run", &a);
     }
@@ -60,12 +75,38 @@ fn test() -> Result<()> {
     cmd("npm", &["run", "check", "--silent"]).dir(&ui).run()?;
     cmd("npm", &["test", "--silent"]).dir(&ui).run()?;
     cmd("cargo", &["fmt", "--all", "--", "--check"]).run()?;
-    cmd("cargo", &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]).run()?;
+    cmd(
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )
+    .run()?;
     // The end-to-end tests drive these binaries.
-    cmd("cargo", &["build", "--locked", "-p", "rapport-desktop", "-p", "rapport-cli"]).run()?;
-    cmd("cargo", &["test", "--workspace", "--locked", "--no-fail-fast"])
-        .env("RAPPORT_ARTIFACTS", root().join("target/e2e-artifacts"))
-        .run()?;
+    cmd(
+        "cargo",
+        &[
+            "build",
+            "--locked",
+            "-p",
+            "rapport-desktop",
+            "-p",
+            "rapport-cli",
+        ],
+    )
+    .run()?;
+    cmd(
+        "cargo",
+        &["test", "--workspace", "--locked", "--no-fail-fast"],
+    )
+    .env("RAPPORT_ARTIFACTS", root().join("target/e2e-artifacts"))
+    .run()?;
     println!("xtask: all checks passed");
     Ok(())
 }

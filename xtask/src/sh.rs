@@ -6,7 +6,10 @@ use std::process::Command;
 
 /// The repository root (the parent of `xtask/`).
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// Where cargo puts build output (honours `CARGO_TARGET_DIR`).
@@ -25,7 +28,10 @@ pub struct Cmd {
 pub fn cmd(program: &str, args: &[&str]) -> Cmd {
     let mut inner = Command::new(program);
     inner.args(args).current_dir(root());
-    Cmd { inner, shown: format!("{program} {}", args.join(" ")) }
+    Cmd {
+        inner,
+        shown: format!("{program} {}", args.join(" ")),
+    }
 }
 
 impl Cmd {
@@ -40,7 +46,10 @@ impl Cmd {
     /// Runs to completion, inheriting stdio; a non-zero exit is an error.
     pub fn run(mut self) -> Result<()> {
         eprintln!("$ {}", self.shown.trim_end());
-        let status = self.inner.status().with_context(|| format!("cannot start `{}`", self.shown))?;
+        let status = self
+            .inner
+            .status()
+            .with_context(|| format!("cannot start `{}`", self.shown))?;
         if !status.success() {
             bail!("`{}` failed ({status})", self.shown.trim_end());
         }
@@ -49,10 +58,15 @@ impl Cmd {
     /// Runs quietly and returns stdout; `None` when it cannot start or fails.
     pub fn output(mut self) -> Option<String> {
         let out = self.inner.output().ok()?;
-        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     }
 }
 
 pub fn have(program: &str) -> bool {
-    Command::new("sh").args(["-c", &format!("command -v {program} >/dev/null 2>&1")]).status().is_ok_and(|s| s.success())
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program} >/dev/null 2>&1")])
+        .status()
+        .is_ok_and(|s| s.success())
 }

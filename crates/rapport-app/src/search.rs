@@ -154,13 +154,15 @@ impl App {
             .into_iter()
             .find(|v| v.name.eq_ignore_ascii_case(name.trim()) || v.id.to_string() == name)
             .ok_or_else(|| rapport_core::Error::not_found("smart view", name))?;
-        self.search(&view.query, opts).await.map_err(|e| match e.code.as_str() {
-            "bad_query" => AppError {
-                message: format!("Smart View `{}`: {}", view.name, e.message),
-                ..e
-            },
-            _ => e,
-        })
+        self.search(&view.query, opts)
+            .await
+            .map_err(|e| match e.code.as_str() {
+                "bad_query" => AppError {
+                    message: format!("Smart View `{}`: {}", view.name, e.message),
+                    ..e
+                },
+                _ => e,
+            })
     }
 
     /// The parser's problems with `query` (no store needed): for as-you-type feedback.

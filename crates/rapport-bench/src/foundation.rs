@@ -31,7 +31,9 @@ fn sqlite3(args: &[&str], stdin: Option<&Path>, stdout: Option<&Path>) -> Result
         c.stdout(Stdio::null());
     }
     let t = Instant::now();
-    let s = c.status().context("sqlite3 is missing (cargo xtask bench installs it)")?;
+    let s = c
+        .status()
+        .context("sqlite3 is missing (cargo xtask bench installs it)")?;
     if !s.success() {
         bail!("sqlite3 {args:?} failed");
     }
@@ -47,15 +49,28 @@ pub async fn run(o: &Opts, rows: &mut Vec<Row>) -> Result<std::path::PathBuf> {
     // 1. Demo data set.
     eprintln!("bench: generating {n} demo leads…");
     let t = Instant::now();
-    let opts = DemoOptions { leads: n, seed: 1, now: chrono::Utc::now(), chunk: 2000 };
-    let report = app.load_demo(opts, |_, _| {}, Arc::new(AtomicBool::new(false))).await?;
+    let opts = DemoOptions {
+        leads: n,
+        seed: 1,
+        now: chrono::Utc::now(),
+        chunk: 2000,
+    };
+    let report = app
+        .load_demo(opts, |_, _| {}, Arc::new(AtomicBool::new(false)))
+        .await?;
     let demo_s = t.elapsed().as_secs_f64();
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(app.store().pool()).await?;
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(app.store().pool())
+        .await?;
     let size = file_mb(&db);
 
     // Baselines: sqlite3 .dump and .read of the same database.
     let dump = o.work.join("dump.sql");
-    let dump_t = sqlite3(&[db.to_str().unwrap_or_default(), ".dump"], None, Some(&dump))?;
+    let dump_t = sqlite3(
+        &[db.to_str().unwrap_or_default(), ".dump"],
+        None,
+        Some(&dump),
+    )?;
     let raw = o.work.join("raw.db");
     let read_t = sqlite3(&[raw.to_str().unwrap_or_default()], Some(&dump), None)?;
     rows.push(Row::new(
@@ -66,11 +81,19 @@ pub async fn run(o: &Opts, rows: &mut Vec<Row>) -> Result<std::path::PathBuf> {
         read_t.as_secs_f64(),
         "well under 60 s",
     ));
-    rows.push(Row::new("database size (demo)", size, "MB", "sqlite3 .read copy", file_mb(&raw), ""));
+    rows.push(Row::new(
+        "database size (demo)",
+        size,
+        "MB",
+        "sqlite3 .read copy",
+        file_mb(&raw),
+        "",
+    ));
 
     // 2. The lead page.
-    let ids: Vec<String> =
-        sqlx::query_scalar("SELECT id FROM leads ORDER BY random() LIMIT 2000").fetch_all(app.store().pool()).await?;
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM leads ORDER BY random() LIMIT 2000")
+        .fetch_all(app.store().pool())
+        .await?;
     let ids: Vec<Id> = ids.iter().filter_map(|s| s.parse().ok()).collect();
     let store = app.store().clone();
     for id in ids.iter().take(200) {
@@ -89,16 +112,32 @@ pub async fn run(o: &Opts, rows: &mut Vec<Row>) -> Result<std::path::PathBuf> {
         let pool = store.pool().clone();
         let id = ids[i].to_string();
         async move {
-            let _: Option<String> =
-                sqlx::query_scalar("SELECT data FROM leads WHERE id = ?").bind(id).fetch_optional(&pool).await?;
+            let _: Option<String> = sqlx::query_scalar("SELECT data FROM leads WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&pool)
+                .await?;
             Ok(())
         }
     })
     .await?;
     let (p50, p99) = (pct(&mut page, 50.0), pct(&mut page, 99.0));
     let (b50, b99) = (pct(&mut single, 50.0), pct(&mut single, 99.0));
-    rows.push(Row::new("lead_page p50", p50, "µs", "single-row SELECT p50", b50, ""));
-    rows.push(Row::new("lead_page p99", p99, "µs", "single-row SELECT p99", b99, "< 5000 µs"));
+    rows.push(Row::new(
+        "lead_page p50",
+        p50,
+        "µs",
+        "single-row SELECT p50",
+        b50,
+        "",
+    ));
+    rows.push(Row::new(
+        "lead_page p99",
+        p99,
+        "µs",
+        "single-row SELECT p99",
+        b99,
+        "< 5000 µs",
+    ));
 
     // 3. Single operations (each its own transaction with clocks, outbox, aggregates).
     let k = 1000.min(ids.len());
@@ -106,7 +145,14 @@ pub async fn run(o: &Opts, rows: &mut Vec<Row>) -> Result<std::path::PathBuf> {
         let app = app.clone();
         let id = ids[i];
         async move {
-            app.update_lead(id, LeadPatch { description: Some(format!("edited {i}")), ..Default::default() }).await?;
+            app.update_lead(
+                id,
+                LeadPatch {
+                    description: Some(format!("edited {i}")),
+                    ..Default::default()
+                },
+            )
+            .await?;
             Ok(())
         }
     })
@@ -129,7 +175,14 @@ pub async fn run(o: &Opts, rows: &mut Vec<Row>) -> Result<std::path::PathBuf> {
         let app = app.clone();
         let id = notes[i];
         async move {
-            app.update_note(id, NotePatch { note: Some(format!("bench note {i}, edited")), ..Default::default() }).await?;
+            app.update_note(
+                id,
+                NotePatch {
+                    note: Some(format!("bench note {i}, edited")),
+                    ..Default::default()
+                },
+            )
+            .await?;
             Ok(())
         }
     })
@@ -139,33 +192,84 @@ pub async fn run(o: &Opts, rows: &mut Vec<Row>) -> Result<std::path::PathBuf> {
         let id = ids[i].to_string();
         async move {
             let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-            sqlx::query("UPDATE leads SET name = name || '' WHERE id = ?").bind(id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE leads SET name = name || '' WHERE id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             Ok(())
         }
     })
     .await?;
     let (r50, r99) = (pct(&mut raw_update, 50.0), pct(&mut raw_update, 99.0));
-    for (name, s) in [("edit a lead field", &mut edit), ("add a note", &mut add), ("autosave a note edit", &mut autosave)] {
-        rows.push(Row::new(&format!("op: {name} p50"), pct(s, 50.0), "µs", "raw UPDATE transaction p50", r50, ""));
-        rows.push(Row::new(&format!("op: {name} p99"), pct(s, 99.0), "µs", "raw UPDATE transaction p99", r99, "< 2000 µs"));
+    for (name, s) in [
+        ("edit a lead field", &mut edit),
+        ("add a note", &mut add),
+        ("autosave a note edit", &mut autosave),
+    ] {
+        rows.push(Row::new(
+            &format!("op: {name} p50"),
+            pct(s, 50.0),
+            "µs",
+            "raw UPDATE transaction p50",
+            r50,
+            "",
+        ));
+        rows.push(Row::new(
+            &format!("op: {name} p99"),
+            pct(s, 99.0),
+            "µs",
+            "raw UPDATE transaction p99",
+            r99,
+            "< 2000 µs",
+        ));
     }
 
     // 4. JSONL export and import beside sqlite3 .dump / .read.
     let jsonl = o.work.join("export.jsonl");
     let t = Instant::now();
-    let exported = rapport_import::export_jsonl(app.store(), std::io::BufWriter::new(std::fs::File::create(&jsonl)?)).await?;
+    let exported = rapport_import::export_jsonl(
+        app.store(),
+        std::io::BufWriter::new(std::fs::File::create(&jsonl)?),
+    )
+    .await?;
     let export_t = t.elapsed();
     let fresh = App::open(o.work.join("import.db")).await?;
     let t = Instant::now();
-    let opts = rapport_import::JsonlOptions { create_missing: true, ..Default::default() };
-    let r = rapport_import::import_jsonl(fresh.store(), std::io::BufReader::new(std::fs::File::open(&jsonl)?), &opts).await?;
+    let opts = rapport_import::JsonlOptions {
+        create_missing: true,
+        ..Default::default()
+    };
+    let r = rapport_import::import_jsonl(
+        fresh.store(),
+        std::io::BufReader::new(std::fs::File::open(&jsonl)?),
+        &opts,
+    )
+    .await?;
     let import_t = t.elapsed();
     if r.leads != exported || !r.rejected.is_empty() {
-        bail!("import read back {} of {exported} leads ({} rejected)", r.leads, r.rejected.len());
+        bail!(
+            "import read back {} of {exported} leads ({} rejected)",
+            r.leads,
+            r.rejected.len()
+        );
     }
-    rows.push(Row::new(&format!("export jsonl ({exported} leads)"), export_t.as_secs_f64(), "s", "sqlite3 .dump", dump_t.as_secs_f64(), ""));
-    rows.push(Row::new(&format!("import jsonl ({exported} leads)"), import_t.as_secs_f64(), "s", "sqlite3 .read", read_t.as_secs_f64(), ""));
+    rows.push(Row::new(
+        &format!("export jsonl ({exported} leads)"),
+        export_t.as_secs_f64(),
+        "s",
+        "sqlite3 .dump",
+        dump_t.as_secs_f64(),
+        "",
+    ));
+    rows.push(Row::new(
+        &format!("import jsonl ({exported} leads)"),
+        import_t.as_secs_f64(),
+        "s",
+        "sqlite3 .read",
+        read_t.as_secs_f64(),
+        "",
+    ));
     app.store().clone().close().await;
     fresh.store().clone().close().await;
 
@@ -194,7 +298,7 @@ async fn cold_start(o: &Opts, db: &Path) -> Result<(f64, f64)> {
     }
     let display = Display::start()?;
     let empty_db = o.work.join("empty.db");
-    let mut measure = |db: std::path::PathBuf, css: &'static str| {
+    let measure = |db: std::path::PathBuf, css: &'static str| {
         let app = app.clone();
         let display = &display;
         async move {

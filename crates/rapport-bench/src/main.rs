@@ -2,6 +2,7 @@
 //! `bench.json`. Each figure is paired with a baseline measured in the same run, because
 //! absolute times on shared machines are noise; ratios and medians are what to quote.
 
+mod csv;
 mod foundation;
 mod search;
 mod stats;
@@ -26,17 +27,28 @@ fn opts() -> Result<Opts> {
             "--out" => out = PathBuf::from(args.next().context("--out needs a directory")?),
             "--leads" => leads = args.next().context("--leads needs a number")?.parse()?,
             "--quick" => leads = 10_000,
-            other => anyhow::bail!("unknown argument `{other}` (use --out DIR, --leads N, --quick)"),
+            other => {
+                anyhow::bail!("unknown argument `{other}` (use --out DIR, --leads N, --quick)")
+            }
         }
     }
     let bin_dir = std::env::var_os("RAPPORT_BIN_DIR")
         .map(PathBuf::from)
-        .or_else(|| std::env::current_exe().ok().and_then(|e| e.parent().map(PathBuf::from)))
+        .or_else(|| {
+            std::env::current_exe()
+                .ok()
+                .and_then(|e| e.parent().map(PathBuf::from))
+        })
         .unwrap_or_default();
     let work = out.join("work");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work)?;
-    Ok(Opts { out, leads, work, bin_dir })
+    Ok(Opts {
+        out,
+        leads,
+        work,
+        bin_dir,
+    })
 }
 
 #[tokio::main]
@@ -46,6 +58,9 @@ async fn main() -> Result<()> {
     let db = foundation::run(&o, &mut rows).await?;
     if let Err(e) = search::run(&db, &mut rows).await {
         eprintln!("bench: search not measured: {e:#}");
+    }
+    if let Err(e) = csv::run(&o, &mut rows) {
+        eprintln!("bench: CSV import not measured: {e:#}");
     }
     stats::print_table(&rows);
     let json = serde_json::to_string_pretty(&serde_json::json!({

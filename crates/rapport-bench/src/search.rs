@@ -12,7 +12,10 @@ pub async fn run(db: &Path, rows: &mut Vec<Row>) -> Result<()> {
     let app = App::open(db).await?;
     eprintln!("bench: building the search index…");
     let index = app.search_index().await?;
-    let clock = rapport_search::Clock { now: jiff::Timestamp::now(), tz: jiff::tz::TimeZone::UTC };
+    let clock = rapport_search::Clock {
+        now: jiff::Timestamp::now(),
+        tz: jiff::tz::TimeZone::UTC,
+    };
     let report = rapport_search::bench::bench_queries(index, clock, 50).await?;
     for q in &report.rows {
         rows.push(Row::new(
@@ -41,7 +44,14 @@ pub async fn run(db: &Path, rows: &mut Vec<Row>) -> Result<()> {
         "1M in < 60 s",
     ));
     let size = std::fs::metadata(db).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
-    rows.push(Row::new("index size", report.index_bytes as f64 / 1e6, "MB", "store size", size, ""));
+    rows.push(Row::new(
+        "index size",
+        report.index_bytes as f64 / 1e6,
+        "MB",
+        "store size",
+        size,
+        "",
+    ));
     rows.push(Row::new(
         "write → searchable p50",
         report.write_visible_p50_ms,

@@ -17,14 +17,25 @@ pub struct Row {
 }
 
 impl Row {
-    pub fn new(name: &str, value: f64, unit: &str, baseline_name: &str, baseline: f64, target: &str) -> Row {
+    pub fn new(
+        name: &str,
+        value: f64,
+        unit: &str,
+        baseline_name: &str,
+        baseline: f64,
+        target: &str,
+    ) -> Row {
         Row {
             name: name.into(),
             value,
             unit: unit.into(),
             baseline_name: baseline_name.into(),
             baseline,
-            ratio: if baseline > 0.0 { value / baseline } else { 0.0 },
+            ratio: if baseline > 0.0 {
+                value / baseline
+            } else {
+                0.0
+            },
             target: target.into(),
         }
     }
@@ -60,7 +71,10 @@ where
 }
 
 pub fn print_table(rows: &[Row]) {
-    println!("\n{:<44} {:>12} {:<5} {:<40} {:>12} {:>8}  target", "figure", "value", "unit", "baseline (same run)", "baseline", "ratio");
+    println!(
+        "\n{:<44} {:>12} {:<5} {:<40} {:>12} {:>8}  target",
+        "figure", "value", "unit", "baseline (same run)", "baseline", "ratio"
+    );
     println!("{}", "-".repeat(140));
     for r in rows {
         println!(
