@@ -103,15 +103,8 @@ async fn a_note_typed_just_before_kill_minus_nine_survives() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_writes_show_up_live_and_notes_render_safely() -> Result<()> {
-    let dir = tempfile::tempdir()?;
-    let db = dir.path().join("live.db");
-    let (code, _, err) = rapport(&db, &["demo", "--leads", "2000", "--seed", "3"])?;
-    assert_eq!(code, 0, "{err}");
-    let app = bin("rapport-desktop")?;
-    let display = Display::start()?;
-    let driver = Driver::start(&display, &db).await?;
-    let c = driver.session(&app).await?;
-    wait_css(&c, "[data-testid=lead-row]", 30).await?;
+    let demo = open_demo(2000).await?;
+    let (c, db) = (demo.client.clone(), demo.db.clone());
     assert_eq!(text(&c, "[data-testid=lead-count]").await?, "2000");
     screenshot(&c, "03-lead-list.png").await?;
 

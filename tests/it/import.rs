@@ -17,17 +17,10 @@ Initech,Cy Diaz,not-an-email,+1 512 555 0103,Austin,web
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_import_wizard_previews_maps_and_imports_a_csv() -> Result<()> {
-    let dir = tempfile::tempdir()?;
-    let db = dir.path().join("import.db");
-    let (code, _, err) = rapport(&db, &["demo", "--leads", "50", "--seed", "3"])?;
-    assert_eq!(code, 0, "{err}");
-    let csv = dir.path().join("leads.csv");
+    let demo = open_demo(50).await?;
+    let c = demo.client.clone();
+    let csv = demo.dir.path().join("leads.csv");
     std::fs::write(&csv, CSV)?;
-    let app = bin("rapport-desktop")?;
-    let display = Display::start()?;
-    let driver = Driver::start(&display, &db).await?;
-    let c = driver.session(&app).await?;
-    wait_css(&c, "[data-testid=lead-row]", 30).await?;
 
     wait_css(&c, "[data-testid=import-open-button]", 10)
         .await?

@@ -34,15 +34,8 @@ async fn paste_query(c: &Client, q: &str) -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_search_box_drives_the_list_and_errors_keep_the_results() -> Result<()> {
-    let dir = tempfile::tempdir()?;
-    let db = dir.path().join("search.db");
-    let (code, _, err) = rapport(&db, &["demo", "--leads", "2000", "--seed", "3"])?;
-    assert_eq!(code, 0, "{err}");
-    let app = bin("rapport-desktop")?;
-    let display = Display::start()?;
-    let driver = Driver::start(&display, &db).await?;
-    let c = driver.session(&app).await?;
-    wait_css(&c, "[data-testid=lead-row]", 30).await?;
+    let demo = open_demo(2000).await?;
+    let c = demo.client.clone();
     assert_eq!(count(&c).await?, 2000);
 
     // Typing a query narrows the list to matching leads, all of them customers.

@@ -195,6 +195,36 @@ impl Driver {
     }
 }
 
+/// The app opened on a fresh store holding `leads` demo leads (seed 3), its list painted.
+/// Fields drop in order: the driver (SIGTERM) before the display and the store directory.
+pub struct DemoApp {
+    pub client: Client,
+    pub db: PathBuf,
+    pub driver: Driver,
+    pub display: Display,
+    pub dir: tempfile::TempDir,
+}
+
+pub async fn open_demo(leads: u64) -> Result<DemoApp> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("demo.db");
+    let (code, _, err) = rapport(&db, &["demo", "--leads", &leads.to_string(), "--seed", "3"])?;
+    if code != 0 {
+        bail!("rapport demo failed: {err}");
+    }
+    let display = Display::start()?;
+    let driver = Driver::start(&display, &db).await?;
+    let client = driver.session(&bin("rapport-desktop")?).await?;
+    wait_css(&client, "[data-testid=lead-row]", 30).await?;
+    Ok(DemoApp {
+        client,
+        db,
+        driver,
+        display,
+        dir,
+    })
+}
+
 /// Waits for an element by CSS selector.
 pub async fn wait_css(c: &Client, css: &str, secs: u64) -> Result<fantoccini::elements::Element> {
     c.wait()

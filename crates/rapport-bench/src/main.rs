@@ -4,6 +4,7 @@
 
 mod csv;
 mod foundation;
+mod phone;
 mod search;
 mod stats;
 
@@ -61,6 +62,9 @@ async fn main() -> Result<()> {
     }
     if let Err(e) = csv::run(&o, &mut rows) {
         eprintln!("bench: CSV import not measured: {e:#}");
+    }
+    if let Err(e) = phone::run(&mut rows).await {
+        eprintln!("bench: phone not measured: {e:#}");
     }
     stats::print_table(&rows);
     let json = serde_json::to_string_pretty(&serde_json::json!({

@@ -1,6 +1,7 @@
 //! Rapport softphone: SIP signalling through `rsipstack` (wrapped in `sip`), our own media (SDP, RTP/RTCP, G.711, RFC 4733 DTMF, jitter buffer), audio I/O and a headless CLI. Knows nothing of Tauri or the store.
 
 pub mod audio;
+pub mod bench;
 pub mod dialplan;
 pub mod dtmf;
 pub mod error;

@@ -118,7 +118,11 @@ impl Writer {
                 .bind(&stamp)
                 .execute(&mut *self.tx)
                 .await?;
-            leads.extend(lead);
+            // Aggregates come from a lead's records, so a write to the lead row alone (or a
+            // lead's creation, with no records yet) leaves them as they are.
+            if w.record.entity() != Entity::Lead {
+                leads.extend(lead);
+            }
         }
         aggregates::refresh(&mut self.tx, &leads.into_iter().collect::<Vec<_>>()).await?;
         self.wrote = true;

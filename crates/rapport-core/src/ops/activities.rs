@@ -99,14 +99,7 @@ pub fn update_note(
     ctx: &mut Ctx,
 ) -> Result<(Activity, Plan)> {
     let ActivityKind::Note(fields) = &current.kind else {
-        return Err(Error::invalid(
-            "id",
-            format!(
-                "activity {} is a {}, not a note",
-                current.id,
-                current.kind.type_name()
-            ),
-        ));
+        return Err(wrong_kind(current, "note"));
     };
     let mut f = fields.clone();
     if let Some(t) = patch.title {
@@ -135,14 +128,7 @@ pub fn update_call(
     ctx: &mut Ctx,
 ) -> Result<(Activity, Plan)> {
     let ActivityKind::Call(fields) = &current.kind else {
-        return Err(Error::invalid(
-            "id",
-            format!(
-                "activity {} is a {}, not a call",
-                current.id,
-                current.kind.type_name()
-            ),
-        ));
+        return Err(wrong_kind(current, "call"));
     };
     let mut f = fields.clone();
     if let Some(s) = patch.status {
@@ -172,4 +158,14 @@ pub fn delete_activity(current: &Activity) -> Plan {
     let mut plan = Plan::default();
     plan.push(Write::delete(Record::Activity(current.clone())));
     plan
+}
+
+/// The error for an edit aimed at an activity of another type.
+fn wrong_kind(current: &Activity, wanted: &str) -> Error {
+    let msg = format!(
+        "activity {} is a {}, not a {wanted}",
+        current.id,
+        current.kind.type_name()
+    );
+    Error::invalid("id", msg)
 }
