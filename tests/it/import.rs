@@ -34,7 +34,6 @@ async fn the_import_wizard_previews_maps_and_imports_a_csv() -> Result<()> {
         .click()
         .await?;
     wait_css(&c, "[data-testid=import-preview]", 10).await?;
-    screenshot(&c, "20-import-preview.png").await?;
     eventually(10, "the preview rows", || async {
         let js = "return document.querySelector('[data-testid=import-preview] tbody').textContent";
         let table = c
@@ -48,6 +47,8 @@ async fn the_import_wizard_previews_maps_and_imports_a_csv() -> Result<()> {
     .await?;
     let selects = c.find_all(Locator::Css("[data-testid=import-map]")).await?;
     assert_eq!(selects.len(), 6, "one mapping drop-down per column");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    screenshot(&c, "20-import-preview.png").await?;
 
     wait_css(&c, "[data-testid=import-run]", 5)
         .await?
