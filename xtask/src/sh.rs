@@ -4,9 +4,14 @@ use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The repository root (the parent of `xtask/`).
+/// The repository root (the parent of `xtask/`). Read at run time (`cargo run` sets
+/// `CARGO_MANIFEST_DIR`): with a target directory shared by two checkouts, the compiled-in path
+/// could name the other one.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."))
