@@ -17,19 +17,41 @@ pub struct Opts {
     pub leads: u64,
     pub work: PathBuf,
     pub bin_dir: PathBuf,
+    /// Sections to measure (`--only a,b`); empty means all.
+    pub only: Vec<String>,
+}
+
+impl Opts {
+    /// Whether the section `name` (foundation, search, csv, phone) is to be measured.
+    pub fn wants(&self, name: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|s| s == name)
+    }
 }
 
 fn opts() -> Result<Opts> {
     let mut out = PathBuf::from("target/bench");
     let mut leads = 100_000;
+    let mut only = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--out" => out = PathBuf::from(args.next().context("--out needs a directory")?),
             "--leads" => leads = args.next().context("--leads needs a number")?.parse()?,
             "--quick" => leads = 10_000,
+            "--only" => {
+                let list = args.next().context("--only needs a list")?;
+                for s in list.split(',') {
+                    anyhow::ensure!(
+                        ["foundation", "search", "csv", "phone"].contains(&s),
+                        "unknown section `{s}` (foundation, search, csv, phone)"
+                    );
+                    only.push(s.to_string());
+                }
+            }
             other => {
-                anyhow::bail!("unknown argument `{other}` (use --out DIR, --leads N, --quick)")
+                anyhow::bail!(
+                    "unknown argument `{other}` (use --out DIR, --leads N, --quick, --only LIST)"
+                )
             }
         }
     }
@@ -49,6 +71,7 @@ fn opts() -> Result<Opts> {
         leads,
         work,
         bin_dir,
+        only,
     })
 }
 
@@ -56,15 +79,23 @@ fn opts() -> Result<Opts> {
 async fn main() -> Result<()> {
     let o = opts()?;
     let mut rows: Vec<Row> = Vec::new();
-    let db = foundation::run(&o, &mut rows).await?;
-    if let Err(e) = search::run(&db, &mut rows).await {
-        eprintln!("bench: search not measured: {e:#}");
+    if o.wants("foundation") || o.wants("search") {
+        let db = foundation::run(&o, &mut rows).await?;
+        if o.wants("search") {
+            if let Err(e) = search::run(&db, &mut rows).await {
+                eprintln!("bench: search not measured: {e:#}");
+            }
+        }
     }
-    if let Err(e) = csv::run(&o, &mut rows) {
-        eprintln!("bench: CSV import not measured: {e:#}");
+    if o.wants("csv") {
+        if let Err(e) = csv::run(&o, &mut rows) {
+            eprintln!("bench: CSV import not measured: {e:#}");
+        }
     }
-    if let Err(e) = phone::run(&mut rows).await {
-        eprintln!("bench: phone not measured: {e:#}");
+    if o.wants("phone") {
+        if let Err(e) = phone::run(&mut rows).await {
+            eprintln!("bench: phone not measured: {e:#}");
+        }
     }
     stats::print_table(&rows);
     let json = serde_json::to_string_pretty(&serde_json::json!({
