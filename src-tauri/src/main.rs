@@ -1,6 +1,6 @@
 //! The desktop shell: opens the store, registers the commands (each a few lines over the app
 //! facade), starts the softphone (`phone-event`) and forwards store changes made by any
-//! process to the UI as `store-changed`.
+//! process to the UI as `store-changed`. On exit a running call is hung up and logged.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
@@ -33,7 +33,18 @@ fn main() {
         })
         .manage(import::ImportCancel::default())
         .invoke_handler(commands::handler())
-        .run(tauri::generate_context!());
+        .build(tauri::generate_context!())
+        .map(|built| {
+            built.run(|handle, event| {
+                if let tauri::RunEvent::Exit = event {
+                    // hang up a running call (BYE) and log it before the process goes
+                    if let Some(phone) = handle.try_state::<rapport_app::Softphone>() {
+                        let phone = phone.inner().clone();
+                        tauri::async_runtime::block_on(phone.shutdown());
+                    }
+                }
+            })
+        });
     if let Err(e) = result {
         eprintln!("error: Rapport could not start: {e}");
         std::process::exit(1);

@@ -1,10 +1,11 @@
 //! The softphone in the app, against real sipp peers on loopback: a busy call logged once by
 //! the facade (no window), and click-to-call in the real window — call bar, notes typed
-//! during the call, hang-up, and the call in the lead's timeline with its note and duration.
+//! during the call, hang-up, and the call in the lead's timeline with its note and duration;
+//! an unknown caller given a lead of its own; a call cut off by kill -9 logged as interrupted.
 
 use anyhow::{Context, Result, bail};
 use fantoccini::{Client, Locator};
-use rapport_app::{App, PhoneSnapshot, Softphone};
+use rapport_app::{App, CallMarker, CallView, PhoneSnapshot, Softphone, call_marker_path};
 use rapport_core::ops::{NewContact, NewLead, PhoneInput};
 use rapport_core::{ActivityKind, Contact, Direction, Lead};
 use rapport_tests::*;
@@ -378,6 +379,46 @@ const CALL_FROM_NUMBER: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
 </scenario>
 "#;
 
+/// Starts a sipp UAC that calls `target` from +14155550123 ("Ann") and hangs up 1.5 s
+/// after the answer.
+fn call_from_number(dir: &Path, target: std::net::SocketAddr) -> Result<Guard> {
+    let scenario = dir.join("call_from.xml");
+    std::fs::write(&scenario, CALL_FROM_NUMBER)?;
+    let (port, media) = (free_udp_pair()?, free_udp_pair()?);
+    Guard::spawn(
+        "sipp",
+        Command::new("sipp")
+            .arg("-sf")
+            .arg(&scenario)
+            .arg(target.to_string())
+            .args([
+                "-i",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-mp",
+                &media.to_string(),
+            ])
+            .args(["-m", "1", "-nostdin", "-timeout", "30", "-timeout_error"])
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
+}
+
+async fn next_ringing(rx: &mut mpsc::UnboundedReceiver<PhoneSnapshot>) -> Result<CallView> {
+    tokio::time::timeout(Duration::from_secs(15), async {
+        while let Some(s) = rx.recv().await {
+            if let Some(c) = s.call.filter(|c| c.state == "ringing") {
+                return Some(c);
+            }
+        }
+        None
+    })
+    .await?
+    .context("no inbound call")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_inbound_call_rings_matched_to_its_contact_and_is_logged_on_the_lead() -> Result<()> {
     let dir = tempfile::tempdir()?;
@@ -394,40 +435,9 @@ async fn an_inbound_call_rings_matched_to_its_contact_and_is_logged_on_the_lead(
         .local_addr()
         .await
         .context("the phone did not start")?;
+    let _sipp = call_from_number(dir.path(), target)?;
 
-    let scenario = dir.path().join("call_from.xml");
-    std::fs::write(&scenario, CALL_FROM_NUMBER)?;
-    let (port, media) = (free_udp_pair()?, free_udp_pair()?);
-    let _sipp = Guard::spawn(
-        "sipp",
-        Command::new("sipp")
-            .arg("-sf")
-            .arg(&scenario)
-            .arg(target.to_string())
-            .args([
-                "-i",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-                "-mp",
-                &media.to_string(),
-            ])
-            .args(["-m", "1", "-nostdin", "-timeout", "30", "-timeout_error"])
-            .current_dir(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    )?;
-
-    let ringing = tokio::time::timeout(Duration::from_secs(15), async {
-        while let Some(s) = rx.recv().await {
-            if let Some(c) = s.call.filter(|c| c.state == "ringing") {
-                return Some(c);
-            }
-        }
-        None
-    })
-    .await?
-    .context("no inbound call")?;
+    let ringing = next_ringing(&mut rx).await?;
     assert_eq!(ringing.direction, Direction::Inbound);
     assert_eq!(ringing.contact_name.as_deref(), Some("Ann Lee"));
     assert_eq!(ringing.lead_name.as_deref(), Some("Inbound Corp"));
@@ -456,6 +466,144 @@ async fn an_inbound_call_rings_matched_to_its_contact_and_is_logged_on_the_lead(
     );
     assert_eq!(f.remote_phone.as_deref(), Some("+14155550123"));
     assert!(f.duration >= 1, "{f:?}");
+    assert!(
+        !call_marker_path(app.store().path()).exists(),
+        "the crash marker outlived a call that ended normally"
+    );
+    phone.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_no_contact_matches_gets_a_lead_and_the_call_is_logged_on_it() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let toml = dir.path().join("phone.toml");
+    std::fs::write(&toml, "audio = \"none\"\n")?;
+    let app = App::open(dir.path().join("unknown.db")).await?;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let phone = Softphone::start(app.clone(), toml.clone(), move |s| {
+        let _ = tx.send(s.clone());
+    })
+    .await;
+    let target = phone.local_addr().await.context("no phone")?;
+    let sipp = call_from_number(dir.path(), target)?;
+
+    let ringing = next_ringing(&mut rx).await?;
+    let lead_id = ringing.lead_id.context("no lead was made for the caller")?;
+    assert_eq!(ringing.contact_name.as_deref(), Some("Ann"));
+    assert_eq!(
+        ringing.lead_name.as_deref(),
+        Some(format!("Caller {}", ringing.number_display).as_str())
+    );
+    phone.reject(false).await?;
+    let ended = next_ended(&mut rx).await?.call.context("no call")?;
+    assert_eq!(ended.status.as_deref(), Some("declined"));
+    drop(sipp);
+
+    let page = app.store().lead_page(lead_id).await?;
+    assert_eq!(page.contacts.len(), 1);
+    assert_eq!(page.contacts[0].phones[0].phone, "+14155550123");
+    let calls: Vec<_> = page
+        .timeline
+        .iter()
+        .filter_map(|a| match &a.kind {
+            ActivityKind::Call(f) => Some((a, f)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].0.contact_id, Some(page.contacts[0].id));
+    assert_eq!(calls[0].1.status, "declined");
+    assert_eq!(calls[0].1.direction, Direction::Inbound);
+    phone.shutdown().await;
+
+    // The next call from that number is matched to the lead made for it: no second lead.
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let phone = Softphone::start(app.clone(), toml, move |s| {
+        let _ = tx.send(s.clone());
+    })
+    .await;
+    let target = phone.local_addr().await.context("no phone")?;
+    let _sipp = call_from_number(dir.path(), target)?;
+    let again = next_ringing(&mut rx).await?;
+    assert_eq!(again.lead_id, Some(lead_id));
+    phone.reject(true).await?;
+    next_ended(&mut rx).await?;
+    assert_eq!(app.info().await?.lead_count, 1);
+    phone.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_cut_off_by_kill_9_is_logged_as_interrupted_at_the_next_start() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("crash.db");
+    let sipp = Sipp::start(dir.path(), None)?;
+    let toml = sipp.phone_toml(dir.path())?;
+    let lead = {
+        let app = App::open(&db).await?;
+        let (lead, _) = lead_with_contact(&app, "Crash Corp").await?;
+        app.store().clone().close().await;
+        lead
+    };
+
+    let display = Display::start()?;
+    let driver = Driver::start(&display, &db).await?;
+    let c = driver.session(&bin("rapport-desktop")?).await?;
+    wait_css(&c, "[data-testid=lead-row]", 30)
+        .await?
+        .click()
+        .await?;
+    wait_css(&c, "[data-testid=call-button]", 15)
+        .await?
+        .click()
+        .await?;
+    eventually(15, "the call to connect", || async {
+        Ok(state_of(&c).await? == "connected")
+    })
+    .await?;
+    let marker = call_marker_path(&db);
+    eventually(15, "a heartbeat 5 s into the call", || async {
+        let Ok(bytes) = std::fs::read(&marker) else {
+            return Ok(false);
+        };
+        let m: CallMarker = serde_json::from_slice(&bytes)?;
+        Ok(m.connected_at
+            .is_some_and(|t| (m.seen_at - t).num_seconds() >= 5))
+    })
+    .await?;
+    let pids = app_pids(&db);
+    assert!(!pids.is_empty(), "the app process was not found");
+    for pid in &pids {
+        Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()?;
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(5), c.close()).await;
+    drop(driver);
+
+    let app = App::open(&db).await?;
+    let call = |timeline: &[rapport_core::Activity]| {
+        timeline.iter().find_map(|a| match &a.kind {
+            ActivityKind::Call(f) => Some(f.clone()),
+            _ => None,
+        })
+    };
+    let before = call(&app.store().lead_page(lead.id).await?.timeline).context("no call")?;
+    assert_eq!(before.status, "in-progress", "{before:?}");
+
+    let phone = Softphone::start(app.clone(), toml, |_| {}).await;
+    let after = call(&app.store().lead_page(lead.id).await?.timeline).context("no call")?;
+    assert_eq!(
+        (after.status.as_str(), after.disposition.as_str()),
+        ("interrupted", "answered"),
+        "{after:?}"
+    );
+    assert!(
+        after.duration >= 5,
+        "talk time up to the last heartbeat: {after:?}"
+    );
+    assert!(!marker.exists(), "the marker was not cleared");
     phone.shutdown().await;
     Ok(())
 }

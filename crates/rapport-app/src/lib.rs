@@ -16,8 +16,8 @@ pub use csv::{
 pub use demo::{DemoOptions, DemoReport};
 pub use error::{AppError, Result};
 pub use phone::{
-    AudioChoice, CallView, KEYCHAIN_SERVICE, PhoneSettings, PhoneSnapshot, RegistrationView,
-    Softphone, forget_password, load_password, save_password,
+    AudioChoice, CallMarker, CallView, KEYCHAIN_SERVICE, PhoneSettings, PhoneSnapshot,
+    RegistrationView, Softphone, call_marker_path, forget_password, load_password, save_password,
 };
 pub use search::{SearchOptions, SearchResult, SearchRow};
 pub use views::*;

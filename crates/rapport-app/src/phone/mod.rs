@@ -5,16 +5,18 @@
 //! after every change. Knows nothing of Tauri.
 
 mod outcome;
+mod recovery;
 mod settings;
 
-pub use outcome::{caller_user, outcome, state_name};
+pub use outcome::{caller_name, caller_user, outcome, state_name};
+pub use recovery::{CallMarker, marker_path as call_marker_path};
 pub use settings::{
     AudioChoice, KEYCHAIN_SERVICE, PhoneSettings, forget_password, load_password, save_password,
 };
 
 use crate::{App, AppError, Result};
 use chrono::Utc;
-use rapport_core::ops::NewActivity;
+use rapport_core::ops::{NewActivity, NewContact, NewLead, PhoneInput};
 use rapport_core::time::Timestamp;
 use rapport_core::validate::{phone, phone_display};
 use rapport_core::{ActivityKind, CallFields, Direction, Id};
@@ -94,6 +96,8 @@ impl std::fmt::Debug for Softphone {
 struct Inner {
     app: App,
     path: PathBuf,
+    /// The running call's crash marker (see `recovery`).
+    marker: PathBuf,
     sink: Sink,
     state: Mutex<Shared>,
 }
@@ -139,22 +143,55 @@ fn audio_factory(choice: AudioChoice) -> (AudioFactory, Option<String>) {
 
 impl Softphone {
     /// Loads the settings at `path` and starts the phone (registering when there is an
-    /// account). Never fails: problems show in the snapshot's registration state.
+    /// account). Never fails: problems show in the snapshot's registration state. A call
+    /// that a previous run left open (the app was killed mid-call) is logged as interrupted
+    /// first.
     pub async fn start(
         app: App,
         path: PathBuf,
         sink: impl Fn(&PhoneSnapshot) + Send + Sync + 'static,
     ) -> Softphone {
+        let marker = recovery::marker_path(app.store().path());
+        if let Some(id) = recovery::recover(&app, &marker).await {
+            eprintln!("rapport: call {id} was cut off by the last exit; logged as interrupted");
+        }
         let phone = Softphone {
             inner: Arc::new(Inner {
                 app,
                 path,
+                marker,
                 sink: Arc::new(sink),
                 state: Mutex::new(Shared::default()),
             }),
         };
         phone.reload().await;
+        let weak = Arc::downgrade(&phone.inner);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(recovery::HEARTBEAT);
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else { return };
+                Softphone { inner }.heartbeat().await;
+            }
+        });
         phone
+    }
+
+    /// Refreshes the running call's crash marker (or writes its first one).
+    async fn heartbeat(&self) {
+        let s = self.inner.state.lock().await;
+        self.mark(&s);
+    }
+
+    fn mark(&self, s: &Shared) {
+        let Some(call) = s.snapshot.call.as_ref().filter(|c| c.state != "ended") else {
+            return;
+        };
+        let Some(id) = call.activity_id else { return };
+        let m = recovery::marker(id, call.connected_at);
+        if let Err(e) = recovery::write(&self.inner.marker, &m) {
+            eprintln!("rapport: the call marker could not be written: {e}");
+        }
     }
 
     /// The default settings path for the app's store.
@@ -350,6 +387,7 @@ impl Softphone {
             disposition: None,
             muted: false,
         });
+        self.mark(&s);
         self.emit(&mut s);
         Ok(s.snapshot.clone())
     }
@@ -395,6 +433,7 @@ impl Softphone {
                 call.state = state_name(state);
                 if state == CallState::Connected && call.connected_at.is_none() {
                     call.connected_at = Some(Utc::now());
+                    self.mark(&s);
                 }
             }
             PhoneEvent::Dtmf(_) => return,
@@ -406,7 +445,7 @@ impl Softphone {
         let region = self.region().await.unwrap_or_else(|_| "US".into());
         let user = caller_user(from).unwrap_or(from);
         let e164 = phone("number", user, &region).ok();
-        let matched = match &e164 {
+        let mut matched = match &e164 {
             Some(n) => self
                 .inner
                 .app
@@ -417,6 +456,16 @@ impl Softphone {
                 .and_then(|m| m.into_iter().next()),
             None => None,
         };
+        let number = e164.clone().unwrap_or_else(|| user.to_string());
+        let number_display = e164
+            .as_deref()
+            .map_or_else(|| number.clone(), |n| phone_display(n, &region));
+        let log_unknown = s.settings.as_ref().is_none_or(|x| x.log_unknown_callers);
+        if matched.is_none() && log_unknown {
+            matched = self
+                .lead_for_unknown_caller(from, e164.as_deref(), &number_display)
+                .await;
+        }
         let started_at = Utc::now();
         let activity = match &matched {
             Some(m) => {
@@ -434,7 +483,6 @@ impl Softphone {
             }
             None => None,
         };
-        let number = e164.clone().unwrap_or_else(|| user.to_string());
         s.snapshot.call = Some(CallView {
             activity_id: activity,
             lead_id: matched.as_ref().map(|m| m.contact.lead_id),
@@ -442,9 +490,7 @@ impl Softphone {
             contact_id: matched.as_ref().map(|m| m.contact.id),
             contact_name: matched.map(|m| m.contact.name),
             direction: Direction::Inbound,
-            number_display: e164
-                .as_deref()
-                .map_or_else(|| number.clone(), |n| phone_display(n, &region)),
+            number_display,
             number,
             state: "ringing",
             end_reason: None,
@@ -455,10 +501,55 @@ impl Softphone {
             disposition: None,
             muted: false,
         });
+        self.mark(s);
+    }
+
+    /// A caller no contact matches gets a lead of its own (named after the caller, with one
+    /// contact carrying the number), so the call is logged like any other and can be merged
+    /// or renamed later — as Close does. `None` if even that cannot be written.
+    async fn lead_for_unknown_caller(
+        &self,
+        from: &str,
+        e164: Option<&str>,
+        display: &str,
+    ) -> Option<rapport_store::PhoneMatch> {
+        let name = caller_name(from).unwrap_or(display).to_string();
+        let lead = NewLead {
+            name: format!("Caller {display}"),
+            description: Some(format!("Created for an inbound call from {display}.")),
+            ..Default::default()
+        };
+        let contact = NewContact {
+            name: name.clone(),
+            phones: e164
+                .map(|n| PhoneInput {
+                    phone: n.to_string(),
+                    kind: Some("other".into()),
+                })
+                .into_iter()
+                .collect(),
+            ..Default::default()
+        };
+        let app = &self.inner.app;
+        let created = async {
+            let lead = app.create_lead(lead).await?;
+            let contact = app.add_contact(lead.id, contact).await?;
+            Ok::<_, AppError>(rapport_store::PhoneMatch {
+                contact,
+                lead_name: lead.name,
+            })
+        };
+        match created.await {
+            Ok(m) => Some(m),
+            Err(e) => {
+                eprintln!("rapport: no lead could be created for the caller {display}: {e}");
+                None
+            }
+        }
     }
 
     async fn ended(&self, s: &mut Shared, reason: EndReason) {
-        let Some(call) = s.snapshot.call.as_mut() else {
+        let Some(call) = s.snapshot.call.as_mut().filter(|c| c.state != "ended") else {
             return;
         };
         let now = Utc::now();
@@ -482,8 +573,11 @@ impl Softphone {
             };
             if let Err(e) = self.inner.app.update_call(id, patch).await {
                 eprintln!("rapport: the call's outcome could not be logged: {e}");
+                // the marker stays: the next start logs the call as interrupted
+                return;
             }
         }
+        recovery::clear(&self.inner.marker);
     }
 
     async fn phone(&self) -> Result<Phone> {
@@ -559,11 +653,20 @@ impl Softphone {
         s.snapshot.clone()
     }
 
-    /// Hangs up any call and stops the phone (window closing).
+    /// Hangs up any call (BYE, or CANCEL while ringing), logs its outcome and stops the
+    /// phone: the window is closing. Outcome events that arrive after the phone stopped are
+    /// not waited for; the call is logged as hung up here.
+    /// Bounded: an unreachable peer delays the exit by at most 3 s.
     pub async fn shutdown(&self) {
-        let phone = self.inner.state.lock().await.phone.clone();
+        let phone = self.inner.state.lock().await.phone.take();
         if let Some(p) = phone {
-            let _ = p.shutdown().await;
+            let stop = p.shutdown();
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(3), stop).await;
+        }
+        let mut s = self.inner.state.lock().await;
+        if s.snapshot.call.as_ref().is_some_and(|c| c.state != "ended") {
+            self.ended(&mut s, EndReason::LocalHangup).await;
+            self.emit(&mut s);
         }
     }
 }

@@ -61,6 +61,14 @@ pub fn caller_user(from: &str) -> Option<&str> {
         .filter(|u| !u.is_empty())
 }
 
+/// The caller's display name from a From header value (`"Ann Lee" <sip:…>` → `Ann Lee`),
+/// when it sent one.
+pub fn caller_name(from: &str) -> Option<&str> {
+    let before = &from[..from.find('<')?];
+    let name = before.trim().trim_matches('"').trim();
+    (!name.is_empty()).then_some(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +114,18 @@ mod tests {
         check(EndReason::NotFound, false, true, ("failed", "failed"));
         check(EndReason::Failed(500), false, true, ("failed", "failed"));
         check(EndReason::NetworkError, false, true, ("failed", "failed"));
+    }
+
+    #[test]
+    fn callers_display_name() {
+        assert_eq!(
+            caller_name("\"Ann Lee\" <sip:+14155550123@10.0.0.1>;tag=1"),
+            Some("Ann Lee")
+        );
+        assert_eq!(caller_name("Bob <sip:bob@example.org>"), Some("Bob"));
+        assert_eq!(caller_name("<sip:bob@example.org>"), None);
+        assert_eq!(caller_name("\"\" <sip:bob@example.org>"), None);
+        assert_eq!(caller_name("sip:bob@example.org"), None);
     }
 
     #[test]

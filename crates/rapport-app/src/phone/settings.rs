@@ -27,6 +27,9 @@ pub struct PhoneSettings {
     /// Our own number, logged as the call's local number.
     pub local_number: Option<String>,
     pub audio: AudioChoice,
+    /// Whether a call from a number that matches no contact creates a lead (named after the
+    /// caller) so the call is logged like any other (default: true, as in Close).
+    pub log_unknown_callers: bool,
     /// The file these came from (for messages).
     pub path: PathBuf,
 }
@@ -78,6 +81,16 @@ impl PhoneSettings {
                 ));
             }
         };
+        let log_unknown_callers = match table.remove("log_unknown_callers") {
+            None => true,
+            Some(toml::Value::Boolean(b)) => b,
+            Some(_) => {
+                return Err(config_error(
+                    path,
+                    "`log_unknown_callers` must be true or false",
+                ));
+            }
+        };
         if table
             .get("account")
             .and_then(|a| a.get("password"))
@@ -105,6 +118,7 @@ impl PhoneSettings {
             dial_domain,
             local_number,
             audio,
+            log_unknown_callers,
             path: path.to_path_buf(),
         })
     }
@@ -200,6 +214,12 @@ mod tests {
         let account = parse("[account]\nuri = \"sip:alice@example.org\"\n").unwrap();
         assert_eq!(account.account_uri(), Some("sip:alice@example.org"));
         assert_eq!(account.target_for("+14155550123").unwrap(), "+14155550123");
+        assert!(plain.log_unknown_callers);
+        assert!(
+            !parse("log_unknown_callers = false\n")
+                .unwrap()
+                .log_unknown_callers
+        );
     }
 
     #[test]
@@ -215,6 +235,7 @@ mod tests {
         assert!(msg("dial_domain = 5\n").contains("must be a string"));
         assert!(msg("dial_domain = \"a b\"\n").contains("host"));
         assert!(msg("bogus = 1\n").contains("phone.toml"));
+        assert!(msg("log_unknown_callers = \"yes\"\n").contains("true or false"));
         assert!(msg("[account\n").contains("phone.toml"));
     }
 
