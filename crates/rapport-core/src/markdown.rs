@@ -11,11 +11,15 @@ pub fn to_safe_html(markdown: &str) -> String {
     opts.insert(Options::ENABLE_TASKLISTS);
     let mut raw = String::with_capacity(markdown.len() * 3 / 2);
     html::push_html(&mut raw, Parser::new_ext(markdown, opts));
-    ammonia::Builder::default()
-        .link_rel(Some("noopener noreferrer"))
-        .clean(&raw)
-        .to_string()
+    SANITISER.clean(&raw).to_string()
 }
+
+/// Built once: the sanitiser's tag and attribute tables are the same for every note.
+static SANITISER: std::sync::LazyLock<ammonia::Builder<'static>> = std::sync::LazyLock::new(|| {
+    let mut b = ammonia::Builder::default();
+    b.link_rel(Some("noopener noreferrer"));
+    b
+});
 
 #[cfg(test)]
 mod tests {

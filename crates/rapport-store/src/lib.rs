@@ -10,6 +10,7 @@ mod lookup;
 mod phones;
 mod read;
 mod rows;
+mod slot;
 mod write;
 
 pub use bulk::BulkReport;
@@ -42,6 +43,8 @@ type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
+    /// The connection writes run on (outside the pool).
+    writes: Arc<slot::Slot>,
     path: PathBuf,
     node: NodeId,
     rng: Arc<Mutex<Rng>>,
@@ -82,14 +85,18 @@ impl Store {
             .busy_timeout(Duration::from_secs(10))
             .pragma("cache_size", "-32000")
             .pragma("temp_store", "memory");
+        // No ping before handing out a connection: SQLite runs in this process, a ping only
+        // costs a round trip to the connection's thread on every read.
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(1)
-            .connect_with(opts)
+            .test_before_acquire(false)
+            .connect_with(opts.clone())
             .await
             .map_err(|e| Error::Open(format!("{}: {e}", path.display())))?;
         MIGRATOR.run(&pool).await?;
         let mut store = Store {
+            writes: Arc::new(slot::Slot::new(&opts)),
             pool,
             path,
             node: NodeId(0),
@@ -204,8 +211,9 @@ impl Store {
         Ok(())
     }
 
-    /// Closes the pool, checkpointing the WAL.
+    /// Closes the write connection and the pool, checkpointing the WAL.
     pub async fn close(self) {
+        self.writes.close().await;
         self.pool.close().await;
     }
 }

@@ -345,3 +345,282 @@ async fn list_is_newest_update_first() {
     );
     assert_eq!(s.list_leads(1, 10).await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn settings_written_by_another_connection_are_seen_by_the_next_write() {
+    // Two stores on one file stand for two processes (the app and the CLI): each has its own
+    // write connection and pool, so nothing in memory is shared.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let app = Store::open(&path).await.unwrap();
+    let cli = Store::open(&path).await.unwrap();
+    let w = app.begin_write().await.unwrap();
+    assert_eq!(w.ctx.statuses, DEFAULT_STATUSES);
+    assert!(w.ctx.fields.is_empty());
+    assert_eq!(w.ctx.region, "US");
+    w.commit().await.unwrap();
+
+    let mut w = cli.begin_write().await.unwrap();
+    let existing = w.statuses().await.unwrap();
+    let (_, plan) = add_status("Churned", &existing, &mut w.ctx).unwrap();
+    w.apply(plan).await.unwrap();
+    let (_, plan) = add_field(
+        "Tier",
+        FieldType::Text,
+        FieldTarget::Lead,
+        vec![],
+        &mut w.ctx,
+    )
+    .unwrap();
+    w.apply(plan).await.unwrap();
+    w.commit().await.unwrap();
+    cli.set_region("gb").await.unwrap();
+
+    let mut w = app.begin_write().await.unwrap();
+    assert_eq!(w.ctx.statuses.last().map(String::as_str), Some("Churned"));
+    assert_eq!(
+        w.ctx
+            .fields
+            .iter()
+            .map(|f| f.name.as_str())
+            .collect::<Vec<_>>(),
+        ["Tier"]
+    );
+    assert_eq!(w.ctx.region, "GB");
+    // And an operation validates against them: the new status and field are accepted.
+    let (lead, plan) = create_lead(
+        NewLead {
+            name: "Acme".into(),
+            status_label: Some("churned".into()),
+            custom: [("tier".to_string(), serde_json::json!("gold"))].into(),
+            ..Default::default()
+        },
+        &mut w.ctx,
+    )
+    .unwrap();
+    w.apply(plan).await.unwrap();
+    w.commit().await.unwrap();
+    let stored = cli.lead(lead.id).await.unwrap();
+    assert_eq!(stored.status_label, "Churned");
+    assert_eq!(stored.custom["Tier"], "gold");
+}
+
+#[tokio::test]
+async fn stamps_stay_monotonic_across_stores_sharing_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let a = Store::open(&path).await.unwrap();
+    // The second store's clock is an hour behind: its stamps must still follow a's.
+    let b = Store::open(&path)
+        .await
+        .unwrap()
+        .with_clock(|| chrono::Utc::now() - chrono::Duration::hours(1));
+    let mut last = String::new();
+    for i in 0..6 {
+        let s = if i % 2 == 0 { &a } else { &b };
+        let lead = new_lead(s, &format!("L{i}")).await;
+        let hlc = s.clocks(Entity::Lead, lead.id).await.unwrap().unwrap();
+        let stamp = serde_json::from_str::<serde_json::Value>(&hlc).unwrap()["*"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(stamp > last, "{stamp} after {last}");
+        assert_eq!(
+            s.meta("hlc").await.unwrap().as_deref(),
+            Some(stamp.as_str())
+        );
+        last = stamp;
+    }
+}
+
+#[tokio::test]
+async fn a_dropped_writer_releases_the_write_lock_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let s = Store::open(&path).await.unwrap();
+    let other = Store::open(&path).await.unwrap();
+    let lead = new_lead(&s, "Acme").await;
+    {
+        let mut w = s.begin_write().await.unwrap();
+        let (_, plan) = update_lead(
+            &lead,
+            LeadPatch {
+                name: Some("Ghost".into()),
+                ..Default::default()
+            },
+            &mut w.ctx,
+        )
+        .unwrap();
+        w.apply(plan).await.unwrap();
+        // dropped without commit (an error in the caller)
+    }
+    // Another process can take the write lock well before the 10 s busy timeout …
+    let t = std::time::Instant::now();
+    let w = tokio::time::timeout(std::time::Duration::from_secs(5), other.begin_write())
+        .await
+        .expect("the lock was released")
+        .unwrap();
+    w.commit().await.unwrap();
+    assert!(t.elapsed() < std::time::Duration::from_secs(2));
+    // … nothing of the dropped write is there, and this store writes on.
+    assert_eq!(other.lead(lead.id).await.unwrap().name, "Acme");
+    let renamed = {
+        let mut w = s.begin_write().await.unwrap();
+        let (l, plan) = update_lead(
+            &lead,
+            LeadPatch {
+                name: Some("Acme Inc".into()),
+                ..Default::default()
+            },
+            &mut w.ctx,
+        )
+        .unwrap();
+        w.apply(plan).await.unwrap();
+        w.commit().await.unwrap();
+        l
+    };
+    assert_eq!(other.lead(lead.id).await.unwrap().name, renamed.name);
+}
+
+#[tokio::test]
+async fn a_status_change_writes_both_records_with_one_stamp() {
+    let (_d, s) = store().await;
+    let lead = new_lead(&s, "Acme").await;
+    let seq = s.last_seq().await.unwrap();
+    let mut w = s.begin_write().await.unwrap();
+    let (_, plan) = update_lead(
+        &lead,
+        LeadPatch {
+            status_label: Some("Customer".into()),
+            ..Default::default()
+        },
+        &mut w.ctx,
+    )
+    .unwrap();
+    assert_eq!(plan.writes.len(), 2);
+    w.apply(plan).await.unwrap();
+    w.commit().await.unwrap();
+    let entries = s.outbox_since(seq, 10).await.unwrap();
+    let kinds: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| (e.entity.as_str(), e.op.as_str()))
+        .collect();
+    assert_eq!(kinds, [("lead", "update"), ("activity", "create")]);
+    assert_eq!(entries[0].hlc, entries[1].hlc);
+    assert_eq!(
+        s.meta("hlc").await.unwrap().as_deref(),
+        Some(entries[0].hlc.as_str())
+    );
+    let a = s.aggregates(lead.id).await.unwrap();
+    assert_eq!(a.n_activities, 1);
+    assert!(a.last_activity.is_some());
+}
+
+#[tokio::test]
+async fn checkpoints_keep_the_wal_bounded_under_a_steady_stream_of_writes() {
+    let (dir, s) = store().await;
+    let lead = new_lead(&s, "Acme").await;
+    let body = "x".repeat(3000);
+    // 4000 notes (row with overflow pages, indexes, outbox, the lead's aggregates) append
+    // well over 100 MB to the WAL, with no pause in which a background checkpoint could
+    // catch up: the WAL starts over only because the second pass makes writers wait.
+    for i in 0..4000 {
+        note(&s, &lead, &format!("note {i} {body}"), None).await;
+    }
+    let wal = std::fs::metadata(dir.path().join("t.db-wal"))
+        .unwrap()
+        .len();
+    let db = std::fs::metadata(dir.path().join("t.db")).unwrap().len();
+    assert!(db > 12_000_000, "checkpoints copied the notes: {db} bytes");
+    assert!(wal < 28_000_000, "the WAL started over: {wal} bytes");
+    assert_eq!(s.aggregates(lead.id).await.unwrap().n_notes, 4000);
+}
+
+/// Applies one operation's plan in its own transaction.
+async fn run<T>(s: &Store, op: impl FnOnce(&mut ops::Ctx) -> (T, plan::Plan)) -> T {
+    let mut w = s.begin_write().await.unwrap();
+    let (out, plan) = op(&mut w.ctx);
+    w.apply(plan).await.unwrap();
+    w.commit().await.unwrap();
+    out
+}
+
+#[tokio::test]
+async fn updates_refresh_the_aggregates_they_can_change_and_only_those() {
+    let (_d, s) = store().await;
+    let lead = new_lead(&s, "Acme").await;
+    let ann = run(&s, |c| {
+        add_contact(
+            &lead,
+            NewContact {
+                name: "Ann".into(),
+                ..Default::default()
+            },
+            c,
+        )
+        .unwrap()
+    })
+    .await;
+    let task = run(&s, |c| {
+        add_task(
+            &lead,
+            NewTask {
+                text: "Call back".into(),
+                ..Default::default()
+            },
+            c,
+        )
+        .unwrap()
+    })
+    .await;
+    let n = note(&s, &lead, "first", Some("2024-05-01T10:00:00Z")).await;
+    let summary = |s: &Store| {
+        let s = s.clone();
+        async move { s.list_leads(0, 1).await.unwrap().remove(0) }
+    };
+    assert_eq!(summary(&s).await.primary_contact.as_deref(), Some("Ann"));
+    let before = s.aggregates(lead.id).await.unwrap();
+    assert_eq!((before.n_tasks, before.n_notes), (1, 1));
+
+    // A note body edit (autosave) changes no aggregate.
+    run(&s, |c| {
+        update_note(
+            &n,
+            NotePatch {
+                note: Some("first, edited".into()),
+                ..Default::default()
+            },
+            c,
+        )
+        .unwrap()
+    })
+    .await;
+    assert_eq!(s.aggregates(lead.id).await.unwrap(), before);
+    // Completing the task and renaming the primary contact do.
+    run(&s, |c| {
+        update_task(
+            &task,
+            TaskPatch {
+                is_complete: Some(true),
+                ..Default::default()
+            },
+            c,
+        )
+        .unwrap()
+    })
+    .await;
+    assert_eq!(s.aggregates(lead.id).await.unwrap().n_tasks, 0);
+    run(&s, |c| {
+        update_contact(
+            &ann,
+            ContactPatch {
+                name: Some("Anne".into()),
+                ..Default::default()
+            },
+            c,
+        )
+        .unwrap()
+    })
+    .await;
+    assert_eq!(summary(&s).await.primary_contact.as_deref(), Some("Anne"));
+}

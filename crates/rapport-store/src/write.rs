@@ -1,58 +1,129 @@
 //! The write path: a `Writer` holds one `BEGIN IMMEDIATE` transaction and the operation
 //! context; `apply` executes a plan (row + field clocks + outbox, then the touched leads'
-//! aggregates); `commit` persists the advanced HLC and commits. Nothing is half-written.
+//! aggregates and the advanced HLC); `commit` commits. Nothing is half-written.
+//!
+//! Every statement is a round trip to the connection's worker thread, which costs more than
+//! the SQL itself, so the settings are read in one statement and each write of a plan is one
+//! multi-statement batch.
 
 use crate::Store;
 use crate::aggregates;
 use crate::error::{Error, Result};
 use crate::rows;
+use crate::slot::{Slot, WriteConn};
 use rapport_core::ops::{Ctx, Rng};
-use rapport_core::plan::{Entity, Plan, WriteKind};
+use rapport_core::plan::{Entity, Plan, Write, WriteKind};
 use rapport_core::*;
-use sqlx::{Sqlite, Transaction};
-use std::collections::BTreeSet;
+use sqlx::Row;
+use sqlx::SqlitePool;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::OnceLock;
 
 pub struct Writer {
-    pub(crate) tx: Transaction<'static, Sqlite>,
+    /// The write connection, inside `BEGIN IMMEDIATE` until `commit` (or rollback on drop).
+    pub(crate) tx: WriteConn,
     pub ctx: Ctx,
     hlc: Hlc,
-    wrote: bool,
+    /// The HLC advanced past what this transaction stored in `meta`.
+    hlc_unsaved: bool,
+    /// Records written, for the background checkpoint.
+    records: u64,
+    /// A bulk write ran: checkpoint right after the commit.
+    bulk: bool,
+    writes: Arc<Slot>,
+    pool: SqlitePool,
+}
+
+/// Takes the write lock, then reads everything an operation consults in one statement: the
+/// HLC, the default region and the local user from `meta`, the live statuses in order, the
+/// live custom field definitions. One round trip.
+const BEGIN: &str = "BEGIN IMMEDIATE;
+SELECT 0 AS part, key AS k, value AS v, 0 AS ord FROM meta WHERE key IN ('hlc', 'region', 'local_user')
+UNION ALL SELECT 1, label, NULL, position FROM lead_statuses WHERE deleted = 0
+UNION ALL SELECT 2, id, data, 0 FROM custom_fields WHERE deleted = 0
+ORDER BY part, ord, k";
+
+const OUTBOX: &str =
+    "INSERT INTO outbox (entity, record_id, lead_id, op, fields, hlc) VALUES (?, ?, ?, ?, ?, ?)";
+const SAVE_HLC: &str = "UPDATE meta SET value = ? WHERE key = 'hlc'";
+
+/// What follows a write's upsert and outbox entry in its batch.
+#[derive(Clone, Copy)]
+enum Tail {
+    /// More writes of the plan follow.
+    None,
+    /// The plan's last write: store the HLC.
+    Hlc,
+    /// The plan's last write: refresh the touched leads' aggregates, store the HLC.
+    AggregatesHlc,
+}
+
+const ENTITIES: [Entity; 9] = [
+    Entity::Lead,
+    Entity::Contact,
+    Entity::Activity,
+    Entity::Task,
+    Entity::Opportunity,
+    Entity::LeadStatus,
+    Entity::CustomField,
+    Entity::SmartView,
+    Entity::User,
+];
+
+/// The batch for one write: upsert; outbox entry; then the plan's tail. Built once per
+/// (entity, tail), so each is one cached prepared statement list per connection.
+fn batch_sql(e: Entity, tail: Tail) -> &'static str {
+    static SQL: OnceLock<Vec<[String; 3]>> = OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        ENTITIES
+            .iter()
+            .map(|e| {
+                let head = format!("{};\n{OUTBOX}", rows::upsert_sql(&rows::table(*e), 1));
+                [
+                    head.clone(),
+                    format!("{head};\n{SAVE_HLC}"),
+                    format!("{head};\n{};\n{SAVE_HLC}", aggregates::REFRESH),
+                ]
+            })
+            .collect()
+    });
+    let i = ENTITIES.iter().position(|x| *x == e).unwrap_or_default();
+    &all[i][tail as usize]
 }
 
 impl Store {
     /// Starts a write: takes the write lock, reads the HLC and the settings operations consult.
     pub async fn begin_write(&self) -> Result<Writer> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let hlc_text: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'hlc'")
-            .fetch_one(&mut *tx)
-            .await?;
+        let mut tx = self.writes.take().await?;
+        tx.opening();
+        let rows = sqlx::query(BEGIN).fetch_all(&mut *tx).await?;
+        let (mut hlc, mut region, mut user) = (None, None, None);
+        let mut statuses = Vec::new();
+        let mut fields = Vec::new();
+        for r in &rows {
+            let part: i64 = r.try_get(0)?;
+            let k: String = r.try_get(1)?;
+            match part {
+                0 => {
+                    let v: String = r.try_get(2)?;
+                    match k.as_str() {
+                        "hlc" => hlc = Some(v),
+                        "region" => region = Some(v),
+                        _ => user = Some(v),
+                    }
+                }
+                1 => statuses.push(k),
+                _ => fields.push(rows::decode::<CustomFieldDef>(&r.try_get::<String, _>(2)?)?),
+            }
+        }
+        let hlc_text = hlc.ok_or_else(|| Error::Corrupt("no hlc in meta".into()))?;
         let hlc = Hlc::from_str(&hlc_text)
             .map_err(|_| Error::Corrupt(format!("bad hlc `{hlc_text}`")))?;
-        let region: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'region'")
-            .fetch_one(&mut *tx)
-            .await?;
-        let user: Option<String> =
-            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'local_user'")
-                .fetch_optional(&mut *tx)
-                .await?;
-        let statuses: Vec<String> = sqlx::query_scalar(
-            "SELECT label FROM lead_statuses WHERE deleted = 0 ORDER BY position",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
-        let field_rows: Vec<String> =
-            sqlx::query_scalar("SELECT data FROM custom_fields WHERE deleted = 0 ORDER BY id")
-                .fetch_all(&mut *tx)
-                .await?;
-        let fields = field_rows
-            .iter()
-            .map(|d| rows::decode(d))
-            .collect::<Result<Vec<CustomFieldDef>>>()?;
         let ctx = Ctx {
             now: self.now(),
             user: user.as_deref().map(Id::from_str).transpose()?,
-            region,
+            region: region.ok_or_else(|| Error::Corrupt("no region in meta".into()))?,
             statuses,
             fields,
             rng: Rng(self.next_seed()),
@@ -61,86 +132,117 @@ impl Store {
             tx,
             ctx,
             hlc,
-            wrote: false,
+            hlc_unsaved: false,
+            records: 0,
+            bulk: false,
+            writes: self.writes.clone(),
+            pool: self.pool.clone(),
         })
     }
 }
 
+/// The outbox operation, the fields it names and the clocks patch of one write.
+fn stamps(w: &Write, stamp: &str) -> (&'static str, String, String, bool) {
+    let one = |k: &str| {
+        (
+            serde_json::to_string(&[k]).unwrap_or_default(),
+            serde_json::json!({ k: stamp }).to_string(),
+        )
+    };
+    match &w.kind {
+        WriteKind::Create => {
+            let (f, c) = one("*");
+            ("create", f, c, false)
+        }
+        WriteKind::Update(f) => {
+            let clocks: serde_json::Map<String, serde_json::Value> = f
+                .iter()
+                .map(|k| (k.clone(), serde_json::Value::String(stamp.to_string())))
+                .collect();
+            (
+                "update",
+                serde_json::to_string(f).unwrap_or_default(),
+                serde_json::Value::Object(clocks).to_string(),
+                false,
+            )
+        }
+        WriteKind::Delete => {
+            let (f, c) = one("_deleted");
+            ("delete", f, c, true)
+        }
+    }
+}
+
 impl Writer {
-    /// Executes one plan inside this transaction.
+    /// Executes one plan inside this transaction: per write one batch (row upsert with its
+    /// clocks, outbox entry); the last batch also refreshes the touched leads' aggregates and
+    /// stores the advanced HLC.
     pub async fn apply(&mut self, plan: Plan) -> Result<()> {
         if plan.is_empty() {
             return Ok(());
         }
         self.hlc = self.hlc.tick(self.ctx.now.timestamp_millis().max(0) as u64);
         let stamp = self.hlc.to_string();
-        let mut leads = BTreeSet::new();
+        let mut leads: Vec<String> = Vec::new();
         for w in &plan.writes {
-            let (op, fields, clocks, deleted) = match &w.kind {
-                WriteKind::Create => (
-                    "create",
-                    vec!["*".to_string()],
-                    serde_json::json!({ "*": stamp }),
-                    false,
-                ),
-                WriteKind::Update(f) => {
-                    let clocks: serde_json::Map<String, serde_json::Value> = f
-                        .iter()
-                        .map(|k| (k.clone(), serde_json::Value::String(stamp.clone())))
-                        .collect();
-                    (
-                        "update",
-                        f.clone(),
-                        serde_json::Value::Object(clocks),
-                        false,
-                    )
-                }
-                WriteKind::Delete => (
-                    "delete",
-                    vec!["_deleted".to_string()],
-                    serde_json::json!({ "_deleted": stamp }),
-                    true,
-                ),
-            };
-            let t = rows::table(w.record.entity());
-            let vals = rows::row_values(&w.record, clocks.to_string(), deleted)?;
-            let sql = rows::upsert_sql(&t, 1);
-            rows::bind(sqlx::query(&sql), vals)
-                .execute(&mut *self.tx)
-                .await?;
-            let lead = w.record.lead_id().map(|l| l.to_string());
-            sqlx::query("INSERT INTO outbox (entity, record_id, lead_id, op, fields, hlc) VALUES (?, ?, ?, ?, ?, ?)")
-                .bind(w.record.entity().as_str())
-                .bind(w.record.id().to_string())
-                .bind(&lead)
-                .bind(op)
-                .bind(serde_json::to_string(&fields).unwrap_or_default())
-                .bind(&stamp)
-                .execute(&mut *self.tx)
-                .await?;
-            // Aggregates come from a lead's records, so a write to the lead row alone (or a
-            // lead's creation, with no records yet) leaves them as they are.
-            if w.record.entity() != Entity::Lead {
-                leads.extend(lead);
+            if aggregates::affected_by(w)
+                && let Some(l) = w.record.lead_id().map(|l| l.to_string())
+                && !leads.contains(&l)
+            {
+                leads.push(l);
             }
         }
-        aggregates::refresh(&mut self.tx, &leads.into_iter().collect::<Vec<_>>()).await?;
-        self.wrote = true;
+        let last = plan.writes.len() - 1;
+        for (i, w) in plan.writes.iter().enumerate() {
+            let (op, fields, clocks, deleted) = stamps(w, &stamp);
+            let tail = match (i == last, leads.is_empty()) {
+                (false, _) => Tail::None,
+                (true, true) => Tail::Hlc,
+                (true, false) => Tail::AggregatesHlc,
+            };
+            let mut vals = rows::row_values(&w.record, clocks, deleted)?;
+            vals.extend([
+                rows::Val::Text(w.record.entity().as_str().into()),
+                rows::Val::Text(w.record.id().to_string()),
+                rows::Val::OptText(w.record.lead_id().map(|l| l.to_string())),
+                rows::Val::Text(op.into()),
+                rows::Val::Text(fields),
+                rows::Val::Text(stamp.clone()),
+            ]);
+            if let Tail::AggregatesHlc = tail {
+                vals.push(rows::Val::Text(
+                    serde_json::to_string(&leads).unwrap_or_else(|_| "[]".into()),
+                ));
+            }
+            if !matches!(tail, Tail::None) {
+                vals.push(rows::Val::Text(stamp.clone()));
+            }
+            rows::bind(sqlx::query(batch_sql(w.record.entity(), tail)), vals)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        self.hlc_unsaved = false;
+        self.records += plan.writes.len() as u64;
         Ok(())
     }
 
-    /// Persists the HLC and commits everything applied.
+    /// Persists the HLC (when a bulk write advanced it) and commits everything applied.
     pub async fn commit(mut self) -> Result<()> {
-        if self.wrote {
-            sqlx::query("UPDATE meta SET value = ? WHERE key = 'hlc'")
+        if self.hlc_unsaved {
+            sqlx::query(SAVE_HLC)
                 .bind(self.hlc.to_string())
                 .execute(&mut *self.tx)
                 .await?;
         }
-        self.tx.commit().await?;
+        sqlx::query("COMMIT").execute(&mut *self.tx).await?;
+        self.tx.closed();
+        if self.bulk {
+            self.tx.checkpoint(&self.writes).await;
+        } else {
+            self.writes.committed(self.records, &self.pool);
+        }
         Ok(())
     }
-
     pub(crate) async fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
         sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
             .bind(key)
@@ -153,8 +255,10 @@ impl Writer {
     pub(crate) fn hlc_mut(&mut self) -> &mut Hlc {
         &mut self.hlc
     }
+    /// A bulk write advanced the HLC; it is stored at commit, and a checkpoint follows.
     pub(crate) fn mark_wrote(&mut self) {
-        self.wrote = true;
+        self.hlc_unsaved = true;
+        self.bulk = true;
     }
 
     async fn get<T: serde::de::DeserializeOwned>(&mut self, e: Entity, id: Id) -> Result<T> {
