@@ -1,12 +1,19 @@
 //! Search benchmarks: the fixed query set of `rapport_search::bench` on the demo store, each
 //! beside hand-written SQL (FTS5 for text) on a copy of the same store, plus index build time,
-//! size and write-to-visible latency.
+//! size and write-to-visible latency. With `--only search`, `RAPPORT_BENCH_DB=PATH` measures
+//! an existing store (e.g. a 1M-lead one generated once) instead of generating one.
 
 use crate::stats::Row;
 use anyhow::Result;
 use rapport_app::App;
 use rapport_search::jiff;
 use std::path::Path;
+
+/// The store named by `RAPPORT_BENCH_DB`, when only the search section is measured.
+pub fn existing_store(o: &crate::Opts) -> Option<std::path::PathBuf> {
+    let db = std::env::var_os("RAPPORT_BENCH_DB")?;
+    (o.only == ["search"]).then(|| std::path::PathBuf::from(db))
+}
 
 pub async fn run(db: &Path, rows: &mut Vec<Row>) -> Result<()> {
     let app = App::open(db).await?;

@@ -143,6 +143,11 @@ const CASES: &[(&str, &str)] = &[
     ),
 ];
 
+/// The benchmark's queries, in order.
+pub fn queries() -> impl Iterator<Item = &'static str> {
+    CASES.iter().map(|(q, _)| *q)
+}
+
 /// The values the SQL binds: instants 30 days, 365 days, 90 days and 7 days before `now`.
 fn binds(clock: &Clock) -> Vec<String> {
     [30, 365, 90, 7]

@@ -1,6 +1,11 @@
 //! The result collector: counts every matching lead and keeps the first `keep` in `sort:`
 //! order (several keys, each ascending or descending, missing values last, ties broken by
 //! lead id), reading sort values from fast fields. Pure tantivy; no store.
+//!
+//! Per segment, only a document's first sort key is read while collecting: it is compared
+//! with the worst entry kept (dropped when worse, kept without reading more when better);
+//! the other keys and the lead id are read only for documents that tie with it on that key,
+//! for candidates tying with the page's boundary when pruning, and for the page itself.
 
 use std::cmp::Ordering;
 
@@ -54,13 +59,18 @@ fn cmp_key(a: &Key, b: &Key, descending: bool) -> Ordering {
 
 /// The order of two entries under `specs`.
 pub fn compare(specs: &[SortSpec], a: &Entry, b: &Entry) -> Ordering {
+    compare_keys(specs, &a.keys, &b.keys).then(a.id.cmp(&b.id))
+}
+
+/// The order of two key lists under `specs`, ids aside.
+fn compare_keys(specs: &[SortSpec], a: &[Key], b: &[Key]) -> Ordering {
     for (i, spec) in specs.iter().enumerate() {
-        let o = cmp_key(&a.keys[i], &b.keys[i], spec.descending);
+        let o = cmp_key(&a[i], &b[i], spec.descending);
         if o != Ordering::Equal {
             return o;
         }
     }
-    a.id.cmp(&b.id)
+    Ordering::Equal
 }
 
 fn top(specs: &[SortSpec], entries: &mut Vec<Entry>, keep: usize) {
@@ -82,6 +92,102 @@ enum Source {
     None,
 }
 
+fn read_key(source: &Source, doc: DocId, score: Score) -> Key {
+    match source {
+        Source::Score => Key::F(f64::from(score)),
+        Source::I64(c) => c.first(doc).map_or(Key::Missing, Key::I),
+        Source::F64(c) => c.first(doc).map_or(Key::Missing, Key::F),
+        Source::Str(Some(c)) => c.term_ords(doc).next().map_or(Key::Missing, Key::Ord),
+        Source::Str(None) | Source::None => Key::Missing,
+    }
+}
+
+impl TopSegment {
+    fn id(&self, doc: DocId) -> u128 {
+        match (self.hi.first(doc), self.lo.first(doc)) {
+            (Some(h), Some(l)) => u128::from(h) << 64 | u128::from(l),
+            _ => 0,
+        }
+    }
+
+    /// The full entry of a candidate: its other keys and id are read now if they were not.
+    fn fill(&self, c: &mut Cand) {
+        if c.rest.is_none() {
+            let mut keys = Vec::with_capacity(self.sources.len());
+            if !self.sources.is_empty() {
+                keys.push(c.first.clone());
+            }
+            keys.extend(
+                self.sources
+                    .iter()
+                    .skip(1)
+                    .map(|s| read_key(s, c.doc, c.score)),
+            );
+            c.rest = Some((keys, self.id(c.doc)));
+        }
+    }
+
+    /// Keeps the best `keep` candidates. Candidates are ranked by their first key; only
+    /// those tying with the boundary (the `keep`-th first key) have their other keys and id
+    /// read to settle the order. Sets the bar to the worst one kept.
+    fn prune(&mut self) {
+        let keep = self.keep;
+        if self.cands.len() <= keep || keep == 0 {
+            return;
+        }
+        let desc = first_descending(&self.specs);
+        self.cands
+            .select_nth_unstable_by(keep - 1, |a, b| cmp_key(&a.first, &b.first, desc));
+        let boundary = self.cands[keep - 1].first.clone();
+        // Candidates strictly better than the boundary stay as they are; the ones equal to it
+        // (before or after position keep - 1) compete on their full entries.
+        let mut better = Vec::with_capacity(keep);
+        let mut ties = Vec::new();
+        for c in self.cands.drain(..) {
+            match cmp_key(&c.first, &boundary, desc) {
+                Ordering::Less => better.push(c),
+                Ordering::Equal => ties.push(c),
+                Ordering::Greater => {}
+            }
+        }
+        for c in &mut ties {
+            self.fill(c);
+        }
+        let specs = &self.specs;
+        ties.sort_by(|a, b| compare_filled(specs, a, b));
+        ties.truncate(keep - better.len());
+        self.bar = ties.last().and_then(|c| {
+            c.rest.as_ref().map(|(keys, id)| Entry {
+                keys: keys.clone(),
+                id: *id,
+            })
+        });
+        better.extend(ties);
+        self.cands = better;
+    }
+}
+
+/// A document that may enter the page: its first sort key, and its other keys and id once
+/// they had to be read.
+struct Cand {
+    first: Key,
+    doc: DocId,
+    score: Score,
+    rest: Option<(Vec<Key>, u128)>,
+}
+
+/// The order of two filled candidates.
+fn compare_filled(specs: &[SortSpec], a: &Cand, b: &Cand) -> Ordering {
+    match (&a.rest, &b.rest) {
+        (Some((ka, ia)), Some((kb, ib))) => compare_keys(specs, ka, kb).then(ia.cmp(ib)),
+        _ => cmp_key(&a.first, &b.first, first_descending(specs)),
+    }
+}
+
+fn first_descending(specs: &[SortSpec]) -> bool {
+    specs.first().is_some_and(|s| s.descending)
+}
+
 pub struct TopSegment {
     specs: Vec<SortSpec>,
     sources: Vec<Source>,
@@ -89,7 +195,9 @@ pub struct TopSegment {
     lo: Column<u64>,
     keep: usize,
     count: usize,
-    entries: Vec<Entry>,
+    cands: Vec<Cand>,
+    /// The worst entry kept after the last pruning: anything not better is dropped.
+    bar: Option<Entry>,
 }
 
 impl Collector for TopCollector {
@@ -127,7 +235,8 @@ impl Collector for TopCollector {
             lo: ff.u64("lead_lo")?,
             keep: self.keep,
             count: 0,
-            entries: Vec::new(),
+            cands: Vec::new(),
+            bar: None,
         })
     }
 
@@ -156,32 +265,53 @@ impl SegmentCollector for TopSegment {
         if self.keep == 0 {
             return;
         }
-        let keys = self
+        // Only the first key is read up front: a document worse than the bar on it is
+        // dropped, a better one is kept without reading more; a tie is settled in full.
+        let first = self
             .sources
-            .iter()
-            .map(|s| match s {
-                Source::Score => Key::F(f64::from(score)),
-                Source::I64(c) => c.first(doc).map_or(Key::Missing, Key::I),
-                Source::F64(c) => c.first(doc).map_or(Key::Missing, Key::F),
-                Source::Str(Some(c)) => c.term_ords(doc).next().map_or(Key::Missing, Key::Ord),
-                Source::Str(None) | Source::None => Key::Missing,
-            })
-            .collect();
-        let id = match (self.hi.first(doc), self.lo.first(doc)) {
-            (Some(h), Some(l)) => u128::from(h) << 64 | u128::from(l),
-            _ => 0,
+            .first()
+            .map_or(Key::Missing, |s| read_key(s, doc, score));
+        let mut cand = Cand {
+            first,
+            doc,
+            score,
+            rest: None,
         };
-        self.entries.push(Entry { keys, id });
-        if self.entries.len() >= 2 * self.keep.max(512) {
-            top(&self.specs, &mut self.entries, self.keep);
+        if let Some(bar) = &self.bar {
+            let bar_first = bar.keys.first().unwrap_or(&Key::Missing);
+            match cmp_key(&cand.first, bar_first, first_descending(&self.specs)) {
+                Ordering::Greater => return,
+                Ordering::Less => {}
+                Ordering::Equal => {
+                    self.fill(&mut cand);
+                    if let (Some((keys, id)), Some(bar)) = (&cand.rest, &self.bar)
+                        && compare_keys(&self.specs, keys, &bar.keys).then(id.cmp(&bar.id))
+                            != Ordering::Less
+                    {
+                        return;
+                    }
+                }
+            }
+        }
+        self.cands.push(cand);
+        if self.cands.len() >= 2 * self.keep.max(256) {
+            self.prune();
         }
     }
 
     fn harvest(mut self) -> (usize, Vec<Entry>) {
-        top(&self.specs, &mut self.entries, self.keep);
+        self.prune();
+        let mut cands = std::mem::take(&mut self.cands);
+        for c in &mut cands {
+            self.fill(c);
+        }
         let mut buf = String::new();
-        for entry in &mut self.entries {
-            for (key, source) in entry.keys.iter_mut().zip(&self.sources) {
+        let mut entries = Vec::with_capacity(cands.len());
+        for c in cands {
+            let Some((mut keys, id)) = c.rest else {
+                continue;
+            };
+            for (key, source) in keys.iter_mut().zip(&self.sources) {
                 if let (Key::Ord(ord), Source::Str(Some(col))) = (&*key, source) {
                     buf.clear();
                     *key = match col.ord_to_str(*ord, &mut buf) {
@@ -190,7 +320,96 @@ impl SegmentCollector for TopSegment {
                     };
                 }
             }
+            entries.push(Entry { keys, id });
         }
-        (self.count, self.entries)
+        (self.count, entries)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::SortSource;
+    use tantivy::schema::{FAST, Schema, TextOptions};
+    use tantivy::{Index, IndexWriter, TantivyDocument, doc};
+
+    /// Many documents over several segments, with heavy ties and missing values: the lazy
+    /// collector must keep exactly the page a full sort keeps.
+    #[test]
+    fn keeps_the_same_page_as_a_full_sort() {
+        let mut b = Schema::builder();
+        let hi = b.add_u64_field("lead_hi", FAST);
+        let lo = b.add_u64_field("lead_lo", FAST);
+        let k = b.add_i64_field("k", FAST);
+        let name = b.add_text_field("name_sort", TextOptions::default().set_fast("raw"));
+        let index = Index::create_in_ram(b.build());
+        let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
+        let names = ["ada", "bob", "cy", "dee", "eve"];
+        let mut rows = Vec::new();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for i in 0..5_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let id = u128::from(x % 100_000) << 64 | u128::from(i);
+            let key = (!x.is_multiple_of(11)).then_some((x >> 8) as i64 % 9);
+            let n = names[(x >> 20) as usize % names.len()];
+            let mut d: TantivyDocument = doc!(hi => (id >> 64) as u64, lo => id as u64, name => n);
+            if let Some(v) = key {
+                d.add_i64(k, v);
+            }
+            writer.add_document(d).unwrap();
+            rows.push((key, n.to_owned(), id));
+            if i % 1_700 == 1_699 {
+                writer.commit().unwrap();
+            }
+        }
+        writer.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        assert!(searcher.segment_readers().len() > 1);
+        let spec = |source: SortSource, descending: bool| SortSpec {
+            label: String::new(),
+            source,
+            descending,
+        };
+        let by_key = || SortSource::I64 {
+            field: "k",
+            date: false,
+        };
+        for specs in [
+            vec![spec(by_key(), true), spec(SortSource::Name, false)],
+            vec![spec(by_key(), false)],
+            vec![spec(SortSource::Name, true), spec(by_key(), false)],
+        ] {
+            for keep in [0, 1, 50, 600] {
+                let collector = TopCollector {
+                    specs: specs.clone(),
+                    keep,
+                };
+                let (total, got) = searcher
+                    .search(&tantivy::query::AllQuery, &collector)
+                    .unwrap();
+                assert_eq!(total, rows.len());
+                let mut want: Vec<Entry> = rows
+                    .iter()
+                    .map(|(key, n, id)| Entry {
+                        keys: specs
+                            .iter()
+                            .map(|s| match s.source {
+                                SortSource::Name => Key::Str(n.clone()),
+                                _ => key.map_or(Key::Missing, Key::I),
+                            })
+                            .collect(),
+                        id: *id,
+                    })
+                    .collect();
+                want.sort_by(|a, b| compare(&specs, a, b));
+                want.truncate(keep);
+                let ids = |v: &[Entry]| v.iter().map(|e| e.id).collect::<Vec<_>>();
+                assert_eq!(ids(&got), ids(&want), "{specs:?} keep {keep}");
+                let keys = |v: &[Entry]| v.iter().map(|e| e.keys.clone()).collect::<Vec<_>>();
+                assert_eq!(keys(&got), keys(&want));
+            }
+        }
     }
 }

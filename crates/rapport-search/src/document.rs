@@ -1,6 +1,12 @@
 //! Turns one lead (with everything nested and its aggregates) into index documents: the lead
 //! document and one child document per contact, call, email, note, meeting, task and
 //! opportunity. Pure: no IO; the user names it needs are passed in.
+//!
+//! Child documents carry only what sub-queries read: activities, tasks and opportunities
+//! have no `all` field (a bare word inside `call(…)` searches the kind's text fields, see
+//! [`child_text_fields`]), and only lead documents carry the lead id as fast fields (a
+//! lead's documents are added as one block, lead first, so a child finds its lead by
+//! position — see `query`).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -13,7 +19,9 @@ use tantivy::TantivyDocument;
 use tantivy::schema::{Field, OwnedValue};
 use tantivy::tokenizer::{PreTokenizedString, Token};
 
-use crate::schema::{Fields, SEP, custom_key, digits, norm, ordered_hex, slice_hash, tokens};
+use crate::schema::{
+    Fields, SEP, custom_key, digits, exact_term, norm, ordered_hex, slice_hash, tokens,
+};
 
 /// Users by id, for owner / assignee names.
 pub type Users = HashMap<Id, User>;
@@ -28,6 +36,42 @@ pub fn day_number(d: NaiveDate) -> i64 {
     (d - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()).num_days()
 }
 
+/// The text fields that make up the free text of a child document of `kind` that has no
+/// `all` field (every value they hold is part of that free text), or `None` when documents
+/// of `kind` have an `all` field.
+pub fn child_text_fields(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
+        "call" => &["note"],
+        "email" => &["subject", "body"],
+        "note" => &["title", "body"],
+        "meeting" => &["title", "note"],
+        "task" => &["text"],
+        "opportunity" => &["note"],
+        _ => return None,
+    })
+}
+
+/// National digits of an E.164 number, memoized: parsing is slow and numbers repeat (a
+/// contact's number on each of its calls, the user's own numbers).
+fn national_digits(e164: &str) -> Option<String> {
+    thread_local! {
+        static CACHE: std::cell::RefCell<HashMap<String, Option<String>>> =
+            std::cell::RefCell::new(HashMap::new());
+    }
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if let Some(hit) = c.get(e164) {
+            return hit.clone();
+        }
+        if c.len() >= 100_000 {
+            c.clear();
+        }
+        let value = phone_national_digits(e164);
+        c.insert(e164.to_owned(), value.clone());
+        value
+    })
+}
+
 fn id_parts(id: Id) -> (u64, u64) {
     let v = id.0.0;
     ((v >> 64) as u64, v as u64)
@@ -39,25 +83,29 @@ struct Doc<'a> {
     doc: TantivyDocument,
     /// Text for the `all` field.
     all: Vec<String>,
+    /// Whether this kind of document has an `all` field.
+    keep_all: bool,
     custom_tokens: Vec<Token>,
     custom_sort: BTreeMap<String, OwnedValue>,
 }
 
 impl<'a> Doc<'a> {
-    fn new(f: &'a Fields, kind: &str, lead: Id, rec: Id) -> Doc<'a> {
+    /// A document of `kind` in the block of `lead`. Lead documents carry the lead id as
+    /// fast fields (results read it).
+    fn new(f: &'a Fields, kind: &str, lead: Id) -> Doc<'a> {
         let mut doc = TantivyDocument::new();
         doc.add_text(f.kind, kind);
         doc.add_text(f.lead_id, lead.to_string());
-        let (hi, lo) = id_parts(lead);
-        doc.add_u64(f.lead_hi, hi);
-        doc.add_u64(f.lead_lo, lo);
-        let (hi, lo) = id_parts(rec);
-        doc.add_u64(f.rec_hi, hi);
-        doc.add_u64(f.rec_lo, lo);
+        if kind == "lead" {
+            let (hi, lo) = id_parts(lead);
+            doc.add_u64(f.lead_hi, hi);
+            doc.add_u64(f.lead_lo, lo);
+        }
         Doc {
             f,
             doc,
             all: Vec::new(),
+            keep_all: child_text_fields(kind).is_none(),
             custom_tokens: Vec::new(),
             custom_sort: BTreeMap::new(),
         }
@@ -72,8 +120,7 @@ impl<'a> Doc<'a> {
     }
 
     fn exact(&mut self, key: &str, value: &str) {
-        self.doc
-            .add_text(self.f.exact, format!("{key}{SEP}{value}"));
+        self.doc.add_text(self.f.exact, exact_term(key, value));
     }
 
     /// A text value of `field`: searchable words, its exact value, presence; and, when
@@ -85,7 +132,7 @@ impl<'a> Doc<'a> {
         self.doc.add_text(self.field(field), value);
         self.exact(field, &norm(value));
         self.present(field);
-        if in_all {
+        if in_all && self.keep_all {
             self.all.push(value.to_owned());
         }
     }
@@ -99,7 +146,7 @@ impl<'a> Doc<'a> {
     /// A phone number: E.164 digits and national digits, as words and exact values.
     fn phone(&mut self, field: &str, e164: &str, in_all: bool) {
         let mut variants = vec![digits(e164)];
-        if let Some(national) = phone_national_digits(e164).filter(|n| !variants.contains(n)) {
+        if let Some(national) = national_digits(e164).filter(|n| !variants.contains(n)) {
             variants.push(national);
         }
         variants.retain(|v| !v.is_empty());
@@ -112,7 +159,7 @@ impl<'a> Doc<'a> {
             self.exact(field, v);
         }
         self.present(field);
-        if in_all {
+        if in_all && self.keep_all {
             self.all.push(joined);
         }
     }
@@ -139,14 +186,14 @@ impl<'a> Doc<'a> {
         }
     }
 
+    /// A number. Its presence is answered from the fast field (no `present` term).
     fn i64(&mut self, field: &str, value: i64) {
         self.doc.add_i64(self.field(field), value);
-        self.present(field);
     }
 
+    /// A number. Its presence is answered from the fast field (no `present` term).
     fn f64(&mut self, field: &str, value: f64) {
         self.doc.add_f64(self.field(field), value);
-        self.present(field);
     }
 
     fn ts(&mut self, field: &str, value: &Timestamp) {
@@ -225,9 +272,11 @@ impl<'a> Doc<'a> {
                 },
             );
         }
-        let all = self.field("all");
-        for text in std::mem::take(&mut self.all) {
-            self.doc.add_text(all, text);
+        if self.keep_all {
+            let all = self.f.all;
+            for text in std::mem::take(&mut self.all) {
+                self.doc.add_text(all, text);
+            }
         }
         self.doc
     }
@@ -239,7 +288,7 @@ pub fn lead_docs(f: &Fields, row: &IndexRow, users: &Users) -> Vec<TantivyDocume
     let lead = &b.lead;
     let agg = &row.aggregates;
     let mut docs = Vec::with_capacity(1 + b.contacts.len() + b.activities.len());
-    let mut d = Doc::new(f, "lead", lead.id, lead.id);
+    let mut d = Doc::new(f, "lead", lead.id);
     d.doc.add_u64(f.slice, slice_hash(&lead.id.to_string()));
     d.doc.add_text(f.name_sort, norm(&lead.name));
     d.text("name", &lead.name, true);
@@ -335,10 +384,10 @@ pub fn lead_docs(f: &Fields, row: &IndexRow, users: &Users) -> Vec<TantivyDocume
         docs.push(contact_doc(f, c));
     }
     for a in &b.activities {
-        docs.extend(activity_doc(f, a, users));
+        docs.extend(activity_doc(f, a, users, &b.contacts));
     }
     for t in &b.tasks {
-        let mut d = Doc::new(f, "task", t.lead_id, t.id);
+        let mut d = Doc::new(f, "task", t.lead_id);
         d.text("text", &t.text, true);
         if let Some(due) = t.date {
             d.i64("due_day", day_number(due));
@@ -350,8 +399,8 @@ pub fn lead_docs(f: &Fields, row: &IndexRow, users: &Users) -> Vec<TantivyDocume
         docs.push(d.finish());
     }
     for o in &b.opportunities {
-        let mut d = Doc::new(f, "opportunity", o.lead_id, o.id);
-        link_contact(&mut d, o.contact_id);
+        let mut d = Doc::new(f, "opportunity", o.lead_id);
+        link_contact(&mut d, o.contact_id, &b.contacts);
         d.label("status", &o.status_label);
         d.label("status", status_type(o.status_type));
         d.f64("value", o.value as f64 / 100.0);
@@ -372,7 +421,7 @@ pub fn lead_docs(f: &Fields, row: &IndexRow, users: &Users) -> Vec<TantivyDocume
 }
 
 fn contact_doc(f: &Fields, c: &Contact) -> TantivyDocument {
-    let mut d = Doc::new(f, "contact", c.lead_id, c.id);
+    let mut d = Doc::new(f, "contact", c.lead_id);
     d.text("name", &c.name, true);
     d.opt_text("title", c.title.as_deref(), true);
     for e in &c.emails {
@@ -387,15 +436,21 @@ fn contact_doc(f: &Fields, c: &Contact) -> TantivyDocument {
     d.finish()
 }
 
-fn link_contact(d: &mut Doc<'_>, contact: Option<Id>) {
-    if let Some(c) = contact {
-        let (hi, lo) = id_parts(c);
-        d.doc.add_u64(d.f.contact_hi, hi);
-        d.doc.add_u64(d.f.contact_lo, lo);
+/// Links a child to its contact by the contact document's position in the block (contact
+/// documents follow the lead document in `contacts` order). A contact that is not among
+/// the lead's contacts links nothing.
+fn link_contact(d: &mut Doc<'_>, contact: Option<Id>, contacts: &[Contact]) {
+    if let Some(pos) = contact.and_then(|id| contacts.iter().position(|c| c.id == id)) {
+        d.doc.add_u64(d.f.contact_pos, pos as u64);
     }
 }
 
-fn activity_doc(f: &Fields, a: &Activity, users: &Users) -> Option<TantivyDocument> {
+fn activity_doc(
+    f: &Fields,
+    a: &Activity,
+    users: &Users,
+    contacts: &[Contact],
+) -> Option<TantivyDocument> {
     let kind = match &a.kind {
         ActivityKind::Note(_) => "note",
         ActivityKind::Call(_) => "call",
@@ -403,8 +458,8 @@ fn activity_doc(f: &Fields, a: &Activity, users: &Users) -> Option<TantivyDocume
         ActivityKind::Meeting(_) => "meeting",
         ActivityKind::Link(_) | ActivityKind::StatusChange(_) => return None,
     };
-    let mut d = Doc::new(f, kind, a.lead_id, a.id);
-    link_contact(&mut d, a.contact_id);
+    let mut d = Doc::new(f, kind, a.lead_id);
+    link_contact(&mut d, a.contact_id, contacts);
     d.user("user", a.user_id, users);
     d.ts("created", &a.date_created);
     d.ts("updated", &a.date_updated);

@@ -16,7 +16,7 @@ use tantivy::{Index, IndexReader, ReloadPolicy, TantivyError};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 use crate::collect::{Key, TopCollector};
-use crate::indexer::{Cmd, Indexer, Payload, Progress, ReindexReport, Shared};
+use crate::indexer::{Cmd, HEAP, Indexer, Payload, Progress, ReindexReport, Shared};
 use crate::plan::{Context, Plan, SortSource, plan_text};
 use crate::query::Builder;
 use crate::schema::{Fields, SCHEMA_VERSION, TOKENIZER, analyzer};
@@ -136,7 +136,7 @@ impl SearchIndex {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
-        let writer = match index.writer_with_num_threads(2, 96 << 20) {
+        let writer = match index.writer_with_num_threads(crate::indexer::THREADS, HEAP) {
             Ok(w) => Some(w),
             Err(TantivyError::LockFailure(..)) => None,
             Err(e) => return Err(e.into()),
@@ -303,7 +303,6 @@ impl SearchIndex {
         let searcher = self.inner.reader.searcher();
         let builder = Builder {
             f: &self.inner.fields,
-            searcher: &searcher,
         };
         let query = builder.root("lead", &plan.node)?;
         let collector = TopCollector {

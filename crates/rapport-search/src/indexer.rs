@@ -3,6 +3,10 @@
 //! re-reads the touched leads and replaces their documents (delete by lead id, then add) —
 //! and rebuilds the whole index from SQLite on request or when the backlog is large.
 //! Woken by `nudge` after local writes, and polls for other processes' writes.
+//!
+//! A lead's documents always go to the writer as one operation group (lead first), so they
+//! land contiguously in one segment: sub-queries rely on it (see `query`). A rebuild runs
+//! with a larger writer heap and no merging, so it writes a few large segments once.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,6 +15,7 @@ use std::time::{Duration, Instant};
 use rapport_core::Id;
 use rapport_store::{IndexRow, Store};
 use serde::{Deserialize, Serialize};
+use tantivy::indexer::{LogMergePolicy, NoMergePolicy, UserOperation};
 use tantivy::{IndexReader, IndexWriter, TantivyDocument, Term};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 
@@ -26,6 +31,14 @@ const BATCH: i64 = 20_000;
 const REBUILD_BACKLOG: i64 = 2_000_000;
 /// Leads per rebuild page.
 const PAGE: i64 = 2_000;
+/// Indexing threads (the machines this targets have two cores).
+pub const THREADS: usize = 2;
+/// The writer's heap (all threads) while following the outbox.
+pub const HEAP: usize = 96 << 20;
+/// The writer's heap during a rebuild: fewer, larger segments.
+const REBUILD_HEAP: usize = 1 << 30;
+/// Leads per operation group sent to the writer during a rebuild.
+const GROUP: usize = 64;
 
 /// What a commit records: the schema version, the store it indexes and the last outbox
 /// sequence number it reflects.
@@ -163,10 +176,34 @@ impl Indexer {
             writer.delete_term(Term::from_field_text(self.fields.lead_id, &id.to_string()));
         }
         for row in rows {
-            for doc in lead_docs(&self.fields, row, users) {
-                writer.add_document(doc)?;
-            }
+            let ops = lead_docs(&self.fields, row, users)
+                .into_iter()
+                .map(UserOperation::Add);
+            writer.run(ops)?;
         }
+        Ok(())
+    }
+
+    /// Replaces the writer by one with `heap` bytes, merging or not. Uncommitted changes
+    /// are dropped (callers commit first).
+    async fn swap_writer(&mut self, heap: usize, merge: bool) -> Result<()> {
+        let Some(old) = self.writer.take() else {
+            return Err(Error::Busy("the index writer is gone".into()));
+        };
+        let index = old.index().clone();
+        let writer = tokio::task::spawn_blocking(move || {
+            drop(old);
+            let writer: IndexWriter = index.writer_with_num_threads(THREADS, heap)?;
+            if !merge {
+                writer.set_merge_policy(Box::new(NoMergePolicy));
+            } else {
+                writer.set_merge_policy(Box::new(LogMergePolicy::default()));
+            }
+            Ok::<_, tantivy::TantivyError>(writer)
+        })
+        .await
+        .map_err(|e| Error::Busy(format!("the indexer stopped: {e}")))??;
+        self.writer = Some(writer);
         Ok(())
     }
 
@@ -204,9 +241,15 @@ impl Indexer {
         cancel: Arc<AtomicBool>,
     ) -> Result<ReindexReport> {
         self.shared.building.store(true, Ordering::SeqCst);
-        let result = self.rebuild_inner(progress, cancel).await;
+        let result = match self.swap_writer(REBUILD_HEAP, false).await {
+            Ok(()) => self.rebuild_inner(progress, cancel).await,
+            Err(e) => Err(e),
+        };
+        let restored = self.swap_writer(HEAP, true).await;
         self.shared.building.store(false, Ordering::SeqCst);
-        result
+        let report = result?;
+        restored?;
+        Ok(report)
     }
 
     async fn rebuild_inner(
@@ -245,18 +288,23 @@ impl Indexer {
             let n = rows.len() as u64;
             let fields = self.fields.clone();
             let users2 = users.clone();
-            let docs: Vec<TantivyDocument> = tokio::task::spawn_blocking(move || {
-                rows.iter()
-                    .flat_map(|row| lead_docs(&fields, row, &users2))
+            let groups: Vec<Vec<TantivyDocument>> = tokio::task::spawn_blocking(move || {
+                rows.chunks(GROUP)
+                    .map(|chunk| {
+                        chunk
+                            .iter()
+                            .flat_map(|row| lead_docs(&fields, row, &users2))
+                            .collect()
+                    })
                     .collect()
             })
             .await
             .map_err(|e| Error::Busy(format!("the indexer stopped: {e}")))?;
             report.leads += n;
-            report.documents += docs.len() as u64;
             let writer = self.writer()?;
-            for doc in docs {
-                writer.add_document(doc)?;
+            for group in groups {
+                report.documents += group.len() as u64;
+                writer.run(group.into_iter().map(UserOperation::Add))?;
             }
             if let Some(p) = &progress {
                 p(report.leads, total.max(report.leads));

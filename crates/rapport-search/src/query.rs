@@ -1,32 +1,36 @@
-//! The planner's second pass: a [`Plan`]'s nodes become tantivy queries. Sub-queries run
-//! first, against the child documents of their kind; the ids they collect (leads, or
-//! contacts for nested sub-queries) then restrict the enclosing query through a fast-field
-//! predicate — tantivy has no block join. Never touches the store.
+//! The planner's second pass: a [`Plan`]'s nodes become tantivy queries. Never touches the
+//! store.
+//!
+//! Sub-queries are a block join: a lead's documents are always added in one indexing
+//! operation (lead document first, then its children), so they are contiguous in one
+//! segment, and merges keep that order. Per segment, the child query's matches are mapped
+//! to the lead document that precedes them and collected into a bit set ([`ParentQuery`]).
+//! Nested sub-queries (`contact(email(…))`) match the enclosing contact by the contact
+//! position the child carries, within its block ([`LinkQuery`]).
+//!
+//! Shortcuts, each answering exactly what the general form answers: the `kind` term is
+//! left out when the condition names a field only documents of that kind hold; `not` over
+//! a count every lead holds is the complementary range (`not has:calls` is `calls < 1`);
+//! a number's presence (`last_called:never`, `opened:yes`) comes from its fast field.
 
-use std::collections::HashSet;
 use std::ops::Bound;
-use std::sync::Arc;
 
-use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::Column;
-use tantivy::query::doc_predicate_query::{DocPredicateQuery, FunctionPredicate};
+use tantivy::columnar::ColumnIndex;
 use tantivy::query::{
-    AllQuery, BitSetDocSet, BooleanQuery, BoostQuery, ConstScorer, EmptyQuery, EnableScoring,
-    Explanation, Occur, PhrasePrefixQuery, PhraseQuery, Query, RangeQuery, Scorer, TermQuery,
-    Weight,
+    AllQuery, BitSetDocSet, BooleanQuery, BoostQuery, ConstScorer, EmptyQuery, EmptyScorer,
+    EnableScoring, Explanation, Occur, PhrasePrefixQuery, PhraseQuery, Query, RangeQuery, Scorer,
+    TermQuery, Weight,
 };
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{
-    BitSet, DocId, DocSet, Score, Searcher, SegmentOrdinal, SegmentReader, TERMINATED, Term,
-};
+use tantivy::{BitSet, DocId, DocSet, Score, SegmentReader, TERMINATED, TantivyError, Term};
 
+use crate::document::child_text_fields;
 use crate::plan::Node;
-use crate::schema::{Fields, SEP, ordered_hex};
+use crate::schema::{F64_FIELDS, Fields, I64_FIELDS, SEP, exact_term, ordered_hex};
 
-/// Builds queries for one searcher (sub-queries are executed against it while building).
+/// Builds queries over the index's fields.
 pub struct Builder<'a> {
     pub f: &'a Fields,
-    pub searcher: &'a Searcher,
 }
 
 type Q = Box<dyn Query>;
@@ -35,38 +39,168 @@ type Q = Box<dyn Query>;
 /// allocates this up front, so it stays bounded; single words have no limit.
 const MAX_EXPANSIONS: u32 = 2_000;
 
+/// i64 fields only lead documents have.
+const LEAD_ONLY: &[&str] = &[
+    "n_contacts",
+    "n_calls",
+    "n_emails",
+    "n_notes",
+    "n_tasks",
+    "n_opportunities",
+    "n_addresses",
+    "n_activities",
+    "last_called",
+    "last_emailed",
+    "email_opened",
+    "last_activity",
+];
+
+/// Fields (and `present`/`exact` keys) only documents of `kind` hold.
+fn own_fields(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "lead" => LEAD_ONLY,
+        "call" => &["duration", "disposition", "remote_phone", "local_phone"],
+        "email" => &["opened", "subject", "from", "to"],
+        "task" => &["text", "due_day", "done"],
+        "opportunity" => &["value", "confidence", "period", "close_day"],
+        "note" => &["pinned"],
+        "meeting" => &["end"],
+        _ => &[],
+    }
+}
+
+/// Count fields every lead document holds (so "not in range" is "in the other range").
+const COUNTS: &[&str] = &[
+    "n_contacts",
+    "n_calls",
+    "n_emails",
+    "n_notes",
+    "n_tasks",
+    "n_opportunities",
+    "n_addresses",
+    "n_activities",
+];
+
+/// For lead documents, `not node` as ranges over a count every lead document holds:
+/// `not calls >= 1` is `calls < 1`. `None` when `node` is not such a range.
+fn complement(kind: &str, node: &Node) -> Option<Node> {
+    let Node::IRange { field, lo, hi } = node else {
+        return None;
+    };
+    if kind != "lead" || !COUNTS.contains(field) {
+        return None;
+    }
+    let flip = |b: &Bound<i64>| match b {
+        Bound::Included(n) => Some(Bound::Excluded(*n)),
+        Bound::Excluded(n) => Some(Bound::Included(*n)),
+        Bound::Unbounded => None,
+    };
+    let mut parts = Vec::new();
+    if let Some(b) = flip(lo) {
+        parts.push(Node::IRange {
+            field,
+            lo: Bound::Unbounded,
+            hi: b,
+        });
+    }
+    if let Some(b) = flip(hi) {
+        parts.push(Node::IRange {
+            field,
+            lo: b,
+            hi: Bound::Unbounded,
+        });
+    }
+    Some(match parts.len() {
+        0 => Node::Nothing,
+        1 => parts.remove(0),
+        _ => Node::Or(parts),
+    })
+}
+
+/// Whether every document `node` matches (for documents of `kind`) is a document of
+/// `kind`: then the `kind` term would only slow the query down.
+fn kind_only(kind: &str, node: &Node) -> bool {
+    let own = |name: &str| own_fields(kind).contains(&name);
+    match node {
+        Node::IRange { field, .. } | Node::FRange { field, .. } => own(field),
+        Node::Present(key) | Node::Exact { key, .. } => own(key),
+        Node::Words { field, .. } => own(field),
+        Node::Not(inner) => complement(kind, inner).is_some_and(|c| kind_only(kind, &c)),
+        // For leads, one lead-only item suffices. Child kinds keep the kind term unless
+        // every item is their own: a range over a field several kinds share (`date`) would
+        // otherwise lead the intersection over every activity.
+        Node::And(items) if kind == "lead" => items.iter().any(|i| kind_only(kind, i)),
+        Node::And(items) => !items.is_empty() && items.iter().all(|i| kind_only(kind, i)),
+        Node::Or(items) => !items.is_empty() && items.iter().all(|i| kind_only(kind, i)),
+        _ => false,
+    }
+}
+
+/// Whether `name` is a numeric (fast-field-only) field.
+fn is_number(name: &str) -> bool {
+    I64_FIELDS.contains(&name) || F64_FIELDS.contains(&name)
+}
+
 fn term_query(term: Term) -> Q {
     Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
+}
+
+/// A term matched without scoring (no term frequencies decoded).
+fn filter_query(term: Term) -> Q {
+    Box::new(TermQuery::new(term, IndexRecordOption::Basic))
 }
 
 impl Builder<'_> {
     /// The query for documents of `kind` matching `node`.
     pub fn root(&self, kind: &str, node: &Node) -> tantivy::Result<Q> {
-        let kind_q = term_query(Term::from_field_text(self.f.kind, kind));
         Ok(match node {
-            Node::All => kind_q,
+            Node::All => self.kind_query(kind),
+            // Only documents of `kind` hold these fields: the kind term would only slow it.
+            _ if kind_only(kind, node) => self.node(kind, node)?,
+            // The kind term is the positive clause the exclusions apply to.
+            Node::Not(_) | Node::And(_) => {
+                let items = match node {
+                    Node::And(items) => items.as_slice(),
+                    other => std::slice::from_ref(other),
+                };
+                let mut clauses = self.clauses(kind, items)?;
+                clauses.push((Occur::Must, self.kind_query(kind)));
+                Box::new(BooleanQuery::new(clauses))
+            }
             _ => Box::new(BooleanQuery::new(vec![
-                (Occur::Must, kind_q),
-                (Occur::Must, self.node(node)?),
+                (Occur::Must, self.kind_query(kind)),
+                (Occur::Must, self.node(kind, node)?),
             ])),
         })
     }
 
-    fn node(&self, node: &Node) -> tantivy::Result<Q> {
+    /// The clauses of `items` ANDed (`not` items as exclusions).
+    fn clauses(&self, kind: &str, items: &[Node]) -> tantivy::Result<Vec<(Occur, Q)>> {
+        let mut clauses = Vec::new();
+        for item in items {
+            match item {
+                Node::Not(inner) => match complement(kind, inner) {
+                    Some(c) => clauses.push((Occur::Must, self.node(kind, &c)?)),
+                    None => clauses.push((Occur::MustNot, materialized(self.node(kind, inner)?))),
+                },
+                Node::All => {}
+                other => clauses.push((Occur::Must, self.node(kind, other)?)),
+            }
+        }
+        Ok(clauses)
+    }
+
+    fn kind_query(&self, kind: &str) -> Q {
+        filter_query(Term::from_field_text(self.f.kind, kind))
+    }
+
+    /// `node` for documents of `kind`.
+    fn node(&self, kind: &str, node: &Node) -> tantivy::Result<Q> {
         Ok(match node {
             Node::All => Box::new(AllQuery),
             Node::Nothing => Box::new(EmptyQuery),
             Node::And(items) => {
-                let mut clauses = Vec::new();
-                for item in items {
-                    match item {
-                        Node::Not(inner) => {
-                            clauses.push((Occur::MustNot, materialized(self.node(inner)?)))
-                        }
-                        Node::All => {}
-                        other => clauses.push((Occur::Must, self.node(other)?)),
-                    }
-                }
+                let mut clauses = self.clauses(kind, items)?;
                 if !clauses.iter().any(|(o, _)| *o == Occur::Must) {
                     clauses.push((Occur::Must, Box::new(AllQuery)));
                 }
@@ -78,19 +212,36 @@ impl Builder<'_> {
                 }
                 let clauses = items
                     .iter()
-                    .map(|i| Ok((Occur::Should, self.node(i)?)))
+                    .map(|i| Ok((Occur::Should, self.node(kind, i)?)))
                     .collect::<tantivy::Result<Vec<_>>>()?;
                 Box::new(BooleanQuery::new(clauses))
             }
+            Node::Not(inner) if complement(kind, inner).is_some() => {
+                let c = complement(kind, inner).unwrap_or(Node::Nothing);
+                self.node(kind, &c)?
+            }
             Node::Not(inner) => Box::new(BooleanQuery::new(vec![
                 (Occur::Must, Box::new(AllQuery)),
-                (Occur::MustNot, materialized(self.node(inner)?)),
+                (Occur::MustNot, materialized(self.node(kind, inner)?)),
             ])),
             Node::Words {
                 field,
                 tokens,
                 prefix,
-            } => self.words(self.f.get(field), tokens.clone(), *prefix),
+            } => match (field.as_str(), child_text_fields(kind)) {
+                // Children without an `all` field: the words in any of their text fields
+                // (values never form a phrase across each other, in `all` or not).
+                ("all", Some(fields)) => Box::new(BooleanQuery::new(
+                    fields
+                        .iter()
+                        .map(|name| {
+                            let q = self.words(self.f.get(name), tokens.clone(), *prefix);
+                            (Occur::Should, q)
+                        })
+                        .collect(),
+                )),
+                _ => self.words(self.f.get(field), tokens.clone(), *prefix),
+            },
             Node::CustomWords {
                 key,
                 tokens,
@@ -99,11 +250,12 @@ impl Builder<'_> {
                 let keyed = tokens.iter().map(|t| format!("{key}{SEP}{t}")).collect();
                 self.words(self.f.get("custom"), keyed, *prefix)
             }
-            Node::Exact { key, value } => term_query(Term::from_field_text(
-                self.f.exact,
-                &format!("{key}{SEP}{value}"),
-            )),
-            Node::Present(key) => term_query(Term::from_field_text(self.f.present, key)),
+            Node::Exact { key, value } => {
+                term_query(Term::from_field_text(self.f.exact, &exact_term(key, value)))
+            }
+            // Numbers have no `present` term: their fast field says whether they exist.
+            Node::Present(key) if is_number(key) => Box::new(HasValueQuery(key.clone())),
+            Node::Present(key) => filter_query(Term::from_field_text(self.f.present, key)),
             Node::IRange { field, lo, hi } => {
                 let field = self.f.get(field);
                 let t = |n: &i64| Term::from_field_i64(field, *n);
@@ -147,20 +299,16 @@ impl Builder<'_> {
                 contact_link,
             } => {
                 let child = self.root(object.name(), inner)?;
-                let (hi, lo) = match contact_link {
-                    true => ("contact_hi", "contact_lo"),
-                    false => ("lead_hi", "lead_lo"),
-                };
-                let ids = self.searcher.search(&*child, &IdCollector { hi, lo })?;
-                if ids.is_empty() {
-                    return Ok(Box::new(EmptyQuery));
+                match contact_link {
+                    false => Box::new(ParentQuery {
+                        child,
+                        parents: self.kind_query("lead"),
+                    }),
+                    true => Box::new(LinkQuery {
+                        child,
+                        parents: self.kind_query("lead"),
+                    }),
                 }
-                // Leads are matched by their own id; contacts by the contact's id.
-                let (hi, lo) = match contact_link {
-                    true => ("rec_hi", "rec_lo"),
-                    false => ("lead_hi", "lead_lo"),
-                };
-                id_in(hi, lo, Arc::new(ids))
             }
         })
     }
@@ -233,71 +381,192 @@ impl Weight for MaterializedWeight {
     }
 }
 
-/// Documents whose `(hi, lo)` fast fields form an id in `ids`.
-fn id_in(hi: &'static str, lo: &'static str, ids: Arc<HashSet<u128>>) -> Q {
-    let predicate = FunctionPredicate::from(move |segment: &SegmentReader| {
-        let hi_col = segment.fast_fields().u64(hi)?;
-        let lo_col = segment.fast_fields().u64(lo)?;
-        let ids = ids.clone();
-        Ok(move |doc: DocId| {
-            matches!((hi_col.first(doc), lo_col.first(doc)),
-                (Some(h), Some(l)) if ids.contains(&(u128::from(h) << 64 | u128::from(l))))
-        })
-    });
-    Box::new(DocPredicateQuery::from(predicate))
-}
+/// Documents with a value in the numeric fast field named `.0`, collected from the column's
+/// index of non-empty rows (no per-document probing).
+#[derive(Debug, Clone)]
+struct HasValueQuery(String);
 
-/// Collects the ids held in two u64 fast fields of the matching documents.
-pub struct IdCollector {
-    pub hi: &'static str,
-    pub lo: &'static str,
-}
-
-pub struct IdSegment {
-    hi: Column<u64>,
-    lo: Column<u64>,
-    ids: HashSet<u128>,
-}
-
-impl Collector for IdCollector {
-    type Fruit = HashSet<u128>;
-    type Child = IdSegment;
-
-    fn for_segment(
-        &self,
-        _: SegmentOrdinal,
-        segment: &SegmentReader,
-    ) -> tantivy::Result<IdSegment> {
-        Ok(IdSegment {
-            hi: segment.fast_fields().u64(self.hi)?,
-            lo: segment.fast_fields().u64(self.lo)?,
-            ids: HashSet::new(),
-        })
+impl Query for HasValueQuery {
+    fn weight(&self, _: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(HasValueWeight(self.0.clone())))
     }
+}
 
-    fn requires_scoring(&self) -> bool {
-        false
-    }
+struct HasValueWeight(String);
 
-    fn merge_fruits(&self, fruits: Vec<HashSet<u128>>) -> tantivy::Result<HashSet<u128>> {
-        let mut all = HashSet::new();
-        for f in fruits {
-            all.extend(f);
+impl Weight for HasValueWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let max = reader.max_doc();
+        let mut bits = BitSet::with_max_value(max);
+        for handle in reader.fast_fields().dynamic_column_handles(&self.0)? {
+            let mut insert = |doc: DocId| {
+                bits.insert(doc);
+            };
+            match handle.open()?.into_column_index() {
+                ColumnIndex::Empty { .. } => {}
+                ColumnIndex::Full => (0..max).for_each(&mut insert),
+                ColumnIndex::Optional(idx) => idx.iter_non_null_docs().for_each(&mut insert),
+                ColumnIndex::Multivalued(idx) => idx.iter_non_null_docs().for_each(&mut insert),
+            }
         }
-        Ok(all)
+        Ok(Box::new(ConstScorer::new(BitSetDocSet::from(bits), boost)))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        explain_set(self.scorer(reader, 1.0)?, doc, "has a value")
     }
 }
 
-impl SegmentCollector for IdSegment {
-    type Fruit = HashSet<u128>;
+fn scoring_off<'b>(scoring: &'b EnableScoring<'_>) -> EnableScoring<'b> {
+    match scoring.searcher() {
+        Some(searcher) => EnableScoring::disabled_from_searcher(searcher),
+        None => EnableScoring::disabled_from_schema(scoring.schema()),
+    }
+}
 
-    fn collect(&mut self, doc: DocId, _: Score) {
-        if let (Some(h), Some(l)) = (self.hi.first(doc), self.lo.first(doc)) {
-            self.ids.insert(u128::from(h) << 64 | u128::from(l));
+/// Lead documents with at least one child document matching `child`: each match maps to
+/// the last lead document at or before it (its block's head).
+#[derive(Debug)]
+struct ParentQuery {
+    child: Q,
+    /// The lead documents (`kind:lead`).
+    parents: Q,
+}
+
+impl Clone for ParentQuery {
+    fn clone(&self) -> Self {
+        ParentQuery {
+            child: self.child.box_clone(),
+            parents: self.parents.box_clone(),
         }
     }
+}
 
-    fn harvest(self) -> HashSet<u128> {
-        self.ids
+impl Query for ParentQuery {
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(ParentWeight {
+            child: self.child.weight(scoring_off(&scoring))?,
+            parents: self.parents.weight(scoring_off(&scoring))?,
+        }))
+    }
+}
+
+struct ParentWeight {
+    child: Box<dyn Weight>,
+    parents: Box<dyn Weight>,
+}
+
+impl Weight for ParentWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let mut child = self.child.scorer(reader, 1.0)?;
+        let mut doc = child.doc();
+        if doc == TERMINATED {
+            return Ok(Box::new(EmptyScorer));
+        }
+        let mut parents = self.parents.scorer(reader, 1.0)?;
+        let mut bits = BitSet::with_max_value(reader.max_doc());
+        let mut next_parent = parents.doc();
+        let mut parent = TERMINATED;
+        while doc != TERMINATED {
+            while next_parent <= doc {
+                parent = next_parent;
+                next_parent = parents.advance();
+            }
+            if parent != TERMINATED {
+                bits.insert(parent);
+            }
+            // Children are stepped through rather than sought past the block's end: a
+            // fast-field range (the usual child query) restarts its scan on every seek.
+            doc = child.advance();
+            while doc < next_parent {
+                doc = child.advance();
+            }
+        }
+        Ok(Box::new(ConstScorer::new(BitSetDocSet::from(bits), boost)))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        explain_set(self.scorer(reader, 1.0)?, doc, "lead with a matching child")
+    }
+}
+
+/// Contact documents linked to a child document matching `child`: the child's
+/// `contact_pos` says which of its block's contact documents (they follow the lead
+/// document) it belongs to. The enclosing query keeps only documents of its own kind.
+#[derive(Debug)]
+struct LinkQuery {
+    child: Q,
+    /// The lead documents (`kind:lead`).
+    parents: Q,
+}
+
+impl Clone for LinkQuery {
+    fn clone(&self) -> Self {
+        LinkQuery {
+            child: self.child.box_clone(),
+            parents: self.parents.box_clone(),
+        }
+    }
+}
+
+impl Query for LinkQuery {
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(LinkWeight {
+            child: self.child.weight(scoring_off(&scoring))?,
+            parents: self.parents.weight(scoring_off(&scoring))?,
+        }))
+    }
+}
+
+struct LinkWeight {
+    child: Box<dyn Weight>,
+    parents: Box<dyn Weight>,
+}
+
+impl Weight for LinkWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let mut child = self.child.scorer(reader, 1.0)?;
+        let mut doc = child.doc();
+        if doc == TERMINATED {
+            return Ok(Box::new(EmptyScorer));
+        }
+        let pos = reader.fast_fields().u64("contact_pos")?;
+        let mut parents = self.parents.scorer(reader, 1.0)?;
+        let max = reader.max_doc();
+        let mut bits = BitSet::with_max_value(max);
+        let mut next_parent = parents.doc();
+        let mut parent = TERMINATED;
+        while doc != TERMINATED {
+            while next_parent <= doc {
+                parent = next_parent;
+                next_parent = parents.advance();
+            }
+            if let (true, Some(k)) = (parent != TERMINATED, pos.first(doc)) {
+                let target = u64::from(parent) + 1 + k;
+                if target < u64::from(max) {
+                    bits.insert(target as DocId);
+                }
+            }
+            doc = child.advance();
+        }
+        Ok(Box::new(ConstScorer::new(BitSetDocSet::from(bits), boost)))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        explain_set(self.scorer(reader, 1.0)?, doc, "linked to a matching child")
+    }
+}
+
+fn explain_set(
+    mut scorer: Box<dyn Scorer>,
+    doc: DocId,
+    what: &'static str,
+) -> tantivy::Result<Explanation> {
+    if scorer.seek(doc) == doc {
+        Ok(Explanation::new(what, scorer.score()))
+    } else {
+        Err(TantivyError::InvalidArgument(format!(
+            "document {doc} does not match"
+        )))
     }
 }

@@ -4,8 +4,8 @@
 //! Never reads the store and never plans queries.
 
 use tantivy::schema::{
-    FAST, Field, INDEXED, IndexRecordOption, JsonObjectOptions, STORED, STRING, Schema,
-    TextFieldIndexing, TextOptions,
+    FAST, Field, IndexRecordOption, JsonObjectOptions, STRING, Schema, TextFieldIndexing,
+    TextOptions,
 };
 use tantivy::tokenizer::{
     AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
@@ -13,7 +13,7 @@ use tantivy::tokenizer::{
 
 /// Bumped whenever the schema or what documents contain changes: an index with another
 /// version is rebuilt at open.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The name the folding analyzer is registered under.
 pub const TOKENIZER: &str = "rapport";
@@ -53,8 +53,9 @@ pub const TEXT_FIELDS: &[&str] = &[
     "custom",
 ];
 
-/// i64 fields (indexed for ranges, fast for sorting): counts, timestamps in ms since the
-/// epoch, and day numbers (days since 1970-01-01) for date-only values.
+/// i64 fields (fast only: tantivy answers ranges over fast fields from the column, and
+/// sorts read it): counts, timestamps in ms since the epoch, and day numbers (days since
+/// 1970-01-01) for date-only values.
 pub const I64_FIELDS: &[&str] = &[
     "n_contacts",
     "n_calls",
@@ -85,14 +86,14 @@ pub const F64_FIELDS: &[&str] = &["duration", "value", "confidence", "opp_value"
 #[derive(Debug, Clone)]
 pub struct Fields {
     pub schema: Schema,
+    pub all: Field,
     pub kind: Field,
     pub lead_id: Field,
     pub lead_hi: Field,
     pub lead_lo: Field,
-    pub rec_hi: Field,
-    pub rec_lo: Field,
-    pub contact_hi: Field,
-    pub contact_lo: Field,
+    /// On activities and opportunities linked to a contact: the contact's position among
+    /// the lead's contact documents (the contact document is `lead doc + 1 + position`).
+    pub contact_pos: Field,
     pub slice: Field,
     pub name_sort: Field,
     /// `{field}\u{1}{normalized whole value}`: exact values, labels, flags, user ids.
@@ -117,36 +118,35 @@ impl Fields {
             b.add_text_field(name, text.clone());
         }
         for name in I64_FIELDS {
-            b.add_i64_field(name, INDEXED | FAST);
+            b.add_i64_field(name, FAST);
         }
         for name in F64_FIELDS {
-            b.add_f64_field(name, INDEXED | FAST);
+            b.add_f64_field(name, FAST);
         }
         let kind = b.add_text_field("kind", STRING);
-        let lead_id = b.add_text_field("lead_id", STRING | STORED);
+        let lead_id = b.add_text_field("lead_id", STRING);
         let lead_hi = b.add_u64_field("lead_hi", FAST);
         let lead_lo = b.add_u64_field("lead_lo", FAST);
-        let rec_hi = b.add_u64_field("rec_hi", FAST);
-        let rec_lo = b.add_u64_field("rec_lo", FAST);
-        let contact_hi = b.add_u64_field("contact_hi", FAST);
-        let contact_lo = b.add_u64_field("contact_lo", FAST);
-        let slice = b.add_u64_field("slice", INDEXED | FAST);
+        let contact_pos = b.add_u64_field("contact_pos", FAST);
+        let slice = b.add_u64_field("slice", FAST);
         let name_sort = b.add_text_field("name_sort", TextOptions::default().set_fast("raw"));
         let exact = b.add_text_field("exact", STRING);
         let present = b.add_text_field("present", STRING);
         let custom_num = b.add_text_field("custom_num", STRING);
         let custom_sort =
             b.add_json_field("custom_sort", JsonObjectOptions::default().set_fast("raw"));
+        let schema = b.build();
+        let all = schema
+            .get_field("all")
+            .unwrap_or_else(|_| panic!("schema has no `all`"));
         Fields {
-            schema: b.build(),
+            schema,
+            all,
             kind,
             lead_id,
             lead_hi,
             lead_lo,
-            rec_hi,
-            rec_lo,
-            contact_hi,
-            contact_lo,
+            contact_pos,
             slice,
             name_sort,
             exact,
@@ -203,6 +203,26 @@ pub fn norm(text: &str) -> String {
 /// The key a custom field is indexed under (its normalized name).
 pub fn custom_key(name: &str) -> String {
     norm(name)
+}
+
+/// Normalized values longer than this are indexed as `exact` terms by their hash, which
+/// keeps long note and email bodies out of the term dictionary.
+const EXACT_MAX: usize = 96;
+
+/// The `exact` term text for `key` = `value` (`value` normalized). Both the documents and
+/// the planner's `field = "…"` terms go through here. A hashed value starts with `#`, which
+/// normalized text never contains.
+pub fn exact_term(key: &str, value: &str) -> String {
+    if value.len() <= EXACT_MAX {
+        return format!("{key}{SEP}{value}");
+    }
+    let mut a: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut b: u64 = 0x8422_2325_cbf2_9ce4;
+    for byte in value.bytes() {
+        a = (a ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        b = (b ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3 | 0x1_0000_0000_0000);
+    }
+    format!("{key}{SEP}#{a:016x}{b:016x}{:x}", value.len())
 }
 
 /// Just the digits of a phone number or phone query.

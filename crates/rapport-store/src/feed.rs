@@ -1,6 +1,7 @@
 //! The search indexer's feed: whole leads with their aggregates (by id, or a page in id
 //! order for a rebuild), the leads the outbox says were touched, and lead-list rows for a set
-//! of ids. Read-only; ids are bound as a JSON array, never spliced into SQL.
+//! of ids. Read-only; ids are bound as a JSON array, never spliced into SQL. Nested records
+//! are read in lead order and attached by walking the (id-ordered) leads alongside.
 
 use crate::Store;
 use crate::error::Result;
@@ -82,17 +83,12 @@ impl Store {
         );
         let leads = sqlx::query(&sql).bind(&keys).fetch_all(&mut *tx).await?;
         let mut out = lead_rows(leads)?;
-        let index: HashMap<String, usize> = out
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.bundle.lead.id.to_string(), i))
-            .collect();
         for table in ["contacts", "activities", "tasks", "opportunities"] {
             let sql = format!(
                 "SELECT lead_id, data FROM {table} WHERE deleted = 0 AND lead_id IN (SELECT value FROM json_each(?)) ORDER BY lead_id, id"
             );
             let rows = sqlx::query(&sql).bind(&keys).fetch_all(&mut *tx).await?;
-            attach(&mut out, &index, table, rows)?;
+            attach(&mut out, table, rows)?;
         }
         tx.commit().await?;
         Ok(out)
@@ -102,9 +98,18 @@ impl Store {
     /// (the rebuild path: one range read per table).
     pub async fn index_page(&self, after: Option<Id>, limit: i64) -> Result<Vec<IndexRow>> {
         let after = after.map(|a| a.to_string()).unwrap_or_default();
-        let mut tx = self.pool.begin().await?;
+        let mut conn = self.pool.acquire().await?;
+        // A rebuild reads the whole file: memory-mapped reads skip copying every page into
+        // the connection's cache (SQLite caps the size at its compile-time maximum).
+        sqlx::query("PRAGMA mmap_size = 4294967296")
+            .execute(&mut *conn)
+            .await?;
+        let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
+        // `+deleted`: a walk of the primary key from `after`. Otherwise SQLite picks the
+        // `(deleted, date_updated, id)` index, reads every lead and sorts them on every page
+        // (quadratic: at 1M leads a rebuild read the file several times over).
         let sql = format!(
-            "SELECT {LEAD_COLUMNS} FROM leads WHERE deleted = 0 AND id > ? ORDER BY id LIMIT ?"
+            "SELECT {LEAD_COLUMNS} FROM leads WHERE +deleted = 0 AND id > ? ORDER BY id LIMIT ?"
         );
         let leads = sqlx::query(&sql)
             .bind(&after)
@@ -119,11 +124,6 @@ impl Store {
             first.bundle.lead.id.to_string(),
             last.bundle.lead.id.to_string(),
         );
-        let index: HashMap<String, usize> = out
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.bundle.lead.id.to_string(), i))
-            .collect();
         for table in ["contacts", "activities", "tasks", "opportunities"] {
             let sql = format!(
                 "SELECT lead_id, data FROM {table} WHERE deleted = 0 AND lead_id >= ? AND lead_id <= ? ORDER BY lead_id, id"
@@ -133,7 +133,7 @@ impl Store {
                 .bind(&hi)
                 .fetch_all(&mut *tx)
                 .await?;
-            attach(&mut out, &index, table, rows)?;
+            attach(&mut out, table, rows)?;
         }
         tx.commit().await?;
         Ok(out)
@@ -191,15 +191,22 @@ fn lead_rows(rows: Vec<sqlx::sqlite::SqliteRow>) -> Result<Vec<IndexRow>> {
         .collect()
 }
 
-fn attach(
-    out: &mut [IndexRow],
-    index: &HashMap<String, usize>,
-    table: &str,
-    rows: Vec<sqlx::sqlite::SqliteRow>,
-) -> Result<()> {
+/// Attaches `rows` (`lead_id, data`, ordered by lead id) to the leads of `out` (ordered by
+/// id, which is the text order of ids); rows of leads not in `out` are skipped.
+fn attach(out: &mut [IndexRow], table: &str, rows: Vec<sqlx::sqlite::SqliteRow>) -> Result<()> {
+    let keys: Vec<String> = out.iter().map(|r| r.bundle.lead.id.to_string()).collect();
+    let mut i = 0;
     for row in rows {
         let lead: &str = row.get(0);
-        let Some(&i) = index.get(lead) else { continue };
+        while i < keys.len() && keys[i].as_str() < lead {
+            i += 1;
+        }
+        if i == keys.len() {
+            break;
+        }
+        if keys[i] != lead {
+            continue;
+        }
         let data: &str = row.get(1);
         let b = &mut out[i].bundle;
         match table {

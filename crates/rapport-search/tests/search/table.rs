@@ -256,6 +256,27 @@ async fn design_examples() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 
+    // Planner shortcuts (complemented counts, presence from fast fields, dropped kind
+    // terms) answer exactly what the general path answers.
+    let same = [
+        ("not calls >= 2", "not (calls >= 2 calls >= 2)"),
+        ("not calls < 1", "has:calls"),
+        ("not (calls:1)", "not (calls >= 1 calls <= 1)"),
+        ("call(duration:*)", "has:calls"),
+        ("call(duration > 60)", "call(duration > 60 date:*)"),
+        ("email(opened:*)", "email(opened:yes)"),
+        ("not last_called:*", "last_called:never"),
+        ("last_called:*", "called:yes"),
+        ("not has:calls", "not (has:calls has:calls)"),
+    ];
+    for (a, b) in same {
+        let (x, y) = (
+            names(&index, &store, a).await,
+            names(&index, &store, b).await,
+        );
+        assert_eq!(x.map(sorted), y.map(sorted), "{a} vs {b}");
+    }
+
     // Errors are never zero results.
     let errors = [
         ("in:\"Nope\"", "bad_value: unknown Smart View `Nope` @3..9"),
