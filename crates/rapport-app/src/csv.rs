@@ -8,6 +8,10 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+/// How long an import waits for the search index to catch up with it before returning.
+const INDEX_CATCH_UP: Duration = Duration::from_secs(600);
 
 pub use rapport_import::csv::{
     CsvExportReport, CsvImportOptions, ImportSummary, Mapping, MatchKey, Phase as CsvPhase,
@@ -55,7 +59,13 @@ impl App {
         progress: impl Fn(&CsvProgress) + Send + Sync + 'static,
         cancel: Arc<AtomicBool>,
     ) -> Result<ImportSummary> {
-        // Each committed chunk is in the outbox: let the search index pick it up as we go.
+        // Index while importing: the index is opened first (its indexer follows the outbox on
+        // its own task) and nudged after each committed chunk, so indexing overlaps the
+        // import instead of following it; the import returns once the index has caught up.
+        let index = match options.dry_run {
+            true => None,
+            false => self.search_index().await.ok().cloned(),
+        };
         let app = self.clone();
         let progress = move |p: &CsvProgress| {
             app.nudge_index();
@@ -70,7 +80,13 @@ impl App {
             cancel,
         )
         .await?;
-        self.nudge_index();
+        if let Some(index) = index.filter(|i| i.status().writable && !summary.cancelled) {
+            // Another process may own the index (then it follows by itself); a failure
+            // here is the index's, not the import's: searches wait or rebuild as usual.
+            let _ = index.wait_fresh(INDEX_CATCH_UP).await;
+        } else {
+            self.nudge_index();
+        }
         Ok(summary)
     }
 
@@ -161,6 +177,9 @@ mod tests {
             (2, 2)
         );
         assert_eq!(seen.lock().unwrap().last(), Some(&CsvPhase::Done));
+        // The import indexed as it went and left the index caught up.
+        let index = app.search_index().await.unwrap();
+        assert_eq!(index.indexed_seq(), app.store.last_seq().await.unwrap());
         let mut out = Vec::new();
         let r = app.export_csv_to(&mut out, Some("acme")).await.unwrap();
         assert_eq!((r.leads, r.rows), (1, 1));

@@ -6,12 +6,89 @@ use crate::aggregates;
 use crate::error::Result;
 use crate::rows::{self, Val};
 use crate::{Store, Writer};
-use rapport_core::LeadBundle;
 use rapport_core::plan::{Entity, Record};
+use rapport_core::{ActivityKind, LeadBundle, time};
 use serde::Serialize;
 
 /// Rows per multi-row statement (well under SQLite's bound-variable limit).
 const ROWS_PER_STATEMENT: usize = 100;
+/// Rows per statement of `insert_new_bundles` (≤ 21 values a row: under 32766 variables).
+const NEW_ROWS_PER_STATEMENT: usize = 400;
+
+/// The aggregate columns of `leads`, in the order `new_lead_aggregates` returns them.
+const AGGREGATE_COLS: [&str; 13] = [
+    "primary_contact",
+    "n_contacts",
+    "n_calls",
+    "n_emails",
+    "n_notes",
+    "n_meetings",
+    "n_activities",
+    "n_tasks",
+    "n_opportunities",
+    "last_called",
+    "last_emailed",
+    "email_opened",
+    "last_activity",
+];
+
+/// A new lead's aggregates computed from its bundle, exactly as `aggregates::refresh` would
+/// compute them from the rows (every record of a new bundle is live; dates compare as their
+/// stored text).
+fn new_lead_aggregates(b: &LeadBundle) -> Vec<Val> {
+    let primary = b
+        .contacts
+        .iter()
+        .min_by_key(|c| c.id)
+        .map(|c| c.name.clone());
+    let (mut calls, mut emails, mut notes, mut meetings) = (0i64, 0i64, 0i64, 0i64);
+    let (mut last_called, mut last_emailed, mut opened, mut last) = (
+        None::<String>,
+        None::<String>,
+        None::<String>,
+        None::<String>,
+    );
+    fn newest(slot: &mut Option<String>, v: &str) {
+        if slot.as_deref().is_none_or(|s| v > s) {
+            *slot = Some(v.to_string());
+        }
+    }
+    for a in &b.activities {
+        let at = time::fmt(&a.activity_at);
+        match &a.kind {
+            ActivityKind::Call(_) => {
+                calls += 1;
+                newest(&mut last_called, &at);
+            }
+            ActivityKind::Email(e) => {
+                emails += 1;
+                newest(&mut last_emailed, &at);
+                if let Some(o) = e.opens.iter().max() {
+                    newest(&mut opened, &time::fmt(o));
+                }
+            }
+            ActivityKind::Note(_) => notes += 1,
+            ActivityKind::Meeting(_) => meetings += 1,
+            _ => {}
+        }
+        newest(&mut last, &at);
+    }
+    vec![
+        Val::OptText(primary),
+        Val::Int(b.contacts.len() as i64),
+        Val::Int(calls),
+        Val::Int(emails),
+        Val::Int(notes),
+        Val::Int(meetings),
+        Val::Int(b.activities.len() as i64),
+        Val::Int(b.tasks.iter().filter(|t| !t.is_complete).count() as i64),
+        Val::Int(b.opportunities.len() as i64),
+        Val::OptText(last_called),
+        Val::OptText(last_emailed),
+        Val::OptText(opened),
+        Val::OptText(last),
+    ]
+}
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct BulkReport {
@@ -98,5 +175,177 @@ impl Writer {
             leads: n_leads,
             records,
         })
+    }
+
+    /// Writes leads that are not in the store yet (an import's new leads: fresh ids) with
+    /// their records, in this transaction: the same rows, clocks and outbox entries as
+    /// `write_bundles`, but each lead's aggregates are computed from its bundle and inserted
+    /// with it instead of being recomputed by query. A lead id already in the store fails
+    /// the statement (plain `INSERT`), so the shortcut can never leave wrong aggregates.
+    pub async fn insert_new_bundles(&mut self, bundles: Vec<LeadBundle>) -> Result<BulkReport> {
+        let w = self;
+        let now_ms = w.ctx.now.timestamp_millis().max(0) as u64;
+        let stamp = {
+            let h = w.hlc_mut();
+            *h = h.tick(now_ms);
+            h.to_string()
+        };
+        let clocks = serde_json::json!({ "*": stamp }).to_string();
+        let fields = r#"["*"]"#.to_string();
+        let n_leads = bundles.len();
+        let mut records = 0;
+        let lead_table = rows::table(Entity::Lead);
+        let mut leads = Vec::with_capacity(n_leads);
+        let mut children: Vec<(Entity, Vec<Record>)> = vec![
+            (Entity::Contact, vec![]),
+            (Entity::Activity, vec![]),
+            (Entity::Task, vec![]),
+            (Entity::Opportunity, vec![]),
+        ];
+        for b in bundles {
+            let agg = new_lead_aggregates(&b);
+            children[0]
+                .1
+                .extend(b.contacts.into_iter().map(Record::Contact));
+            children[1]
+                .1
+                .extend(b.activities.into_iter().map(Record::Activity));
+            children[2].1.extend(b.tasks.into_iter().map(Record::Task));
+            children[3]
+                .1
+                .extend(b.opportunities.into_iter().map(Record::Opportunity));
+            leads.push((Record::Lead(b.lead), agg));
+        }
+        let outbox_sql = |n: usize| {
+            format!(
+                "INSERT INTO outbox (entity, record_id, lead_id, op, fields, hlc) VALUES {}",
+                vec!["(?, ?, ?, 'create', ?, ?)"; n].join(", ")
+            )
+        };
+        let outbox_of = |entity: Entity, r: &Record, out: &mut Vec<Val>| {
+            out.push(Val::Text(entity.as_str().into()));
+            out.push(Val::Text(r.id().to_string()));
+            out.push(Val::OptText(r.lead_id().map(|l| l.to_string())));
+            out.push(Val::Text(fields.clone()));
+            out.push(Val::Text(stamp.clone()));
+        };
+        let ncols = lead_table.cols.len() + 3 + AGGREGATE_COLS.len();
+        for chunk in leads.chunks(NEW_ROWS_PER_STATEMENT) {
+            let group = format!("({})", vec!["?"; ncols].join(","));
+            let sql = format!(
+                "INSERT INTO leads ({}, data, clocks, deleted, {}) VALUES {}",
+                lead_table.cols.join(", "),
+                AGGREGATE_COLS.join(", "),
+                vec![group; chunk.len()].join(",")
+            );
+            let mut vals = Vec::with_capacity(chunk.len() * ncols);
+            let mut outbox = Vec::with_capacity(chunk.len() * 5);
+            for (r, agg) in chunk {
+                vals.extend(rows::row_values(r, clocks.clone(), false)?);
+                vals.extend(agg.iter().cloned());
+                outbox_of(Entity::Lead, r, &mut outbox);
+            }
+            rows::bind(sqlx::query(&sql), vals)
+                .execute(&mut *w.tx)
+                .await?;
+            rows::bind(sqlx::query(&outbox_sql(chunk.len())), outbox)
+                .execute(&mut *w.tx)
+                .await?;
+            records += chunk.len();
+        }
+        for (entity, list) in &children {
+            let t = rows::table(*entity);
+            for chunk in list.chunks(NEW_ROWS_PER_STATEMENT.min(32_000 / (t.cols.len() + 3))) {
+                let sql = rows::upsert_sql(&t, chunk.len());
+                let mut vals = Vec::with_capacity(chunk.len() * (t.cols.len() + 3));
+                let mut outbox = Vec::with_capacity(chunk.len() * 5);
+                for r in chunk {
+                    vals.extend(rows::row_values(r, clocks.clone(), false)?);
+                    outbox_of(*entity, r, &mut outbox);
+                }
+                rows::bind(sqlx::query(&sql), vals)
+                    .execute(&mut *w.tx)
+                    .await?;
+                rows::bind(sqlx::query(&outbox_sql(chunk.len())), outbox)
+                    .execute(&mut *w.tx)
+                    .await?;
+                records += chunk.len();
+            }
+        }
+        w.mark_wrote();
+        Ok(BulkReport {
+            leads: n_leads,
+            records,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rapport_core::DEFAULT_STATUSES;
+    use sqlx::Row;
+
+    async fn rows_of(s: &Store, sql: &str) -> Vec<Vec<Option<String>>> {
+        let rows = sqlx::query(sql).fetch_all(s.pool()).await.unwrap();
+        rows.iter()
+            .map(|r| {
+                (0..r.len())
+                    .map(|i| {
+                        r.try_get::<Option<String>, _>(i)
+                            .or_else(|_| r.try_get::<i64, _>(i).map(|n| Some(n.to_string())))
+                            .unwrap()
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn new_bundles_get_the_aggregates_the_refresh_computes() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Store::open(dir.path().join("a.db")).await.unwrap();
+        let b = Store::open(dir.path().join("b.db")).await.unwrap();
+        let now = time::parse("2026-01-01T00:00:00Z").unwrap();
+        let statuses: Vec<String> = DEFAULT_STATUSES.iter().map(|s| s.to_string()).collect();
+        let bundles: Vec<LeadBundle> = (0..120)
+            .map(|n| rapport_core::demo::lead(7, n, now, &statuses, None))
+            .collect();
+        assert!(
+            bundles
+                .iter()
+                .any(|b| b.activities.len() > 2 && !b.tasks.is_empty())
+        );
+        a.write_bundles(bundles.clone()).await.unwrap();
+        let mut w = b.begin_write().await.unwrap();
+        let report = w.insert_new_bundles(bundles.clone()).await.unwrap();
+        w.commit().await.unwrap();
+        assert_eq!(report.leads, 120);
+        let leads = format!(
+            "SELECT id, name, status_label, date_updated, city, data, deleted, {} FROM leads ORDER BY id",
+            AGGREGATE_COLS.join(", ")
+        );
+        let (ra, rb) = (rows_of(&a, &leads).await, rows_of(&b, &leads).await);
+        assert_eq!(ra.len(), 120);
+        assert!(ra == rb, "same rows and aggregates as the refresh");
+        for t in ["contacts", "activities", "tasks", "opportunities"] {
+            // Clocks differ (each store has its own node id); everything else is the same.
+            let sql = format!("SELECT id, lead_id, data, deleted FROM {t} ORDER BY id");
+            let same = rows_of(&a, &sql).await == rows_of(&b, &sql).await;
+            assert!(same, "{t}");
+        }
+        let outbox = "SELECT entity, record_id, lead_id, op, fields FROM outbox
+                      WHERE lead_id IS NOT NULL OR entity = 'lead' ORDER BY entity, record_id";
+        let (oa, ob) = (rows_of(&a, outbox).await, rows_of(&b, outbox).await);
+        assert_eq!(oa.len(), ob.len());
+        for (x, y) in oa.iter().zip(&ob) {
+            assert_eq!(x, y);
+        }
+        // A lead that is already there is refused, and nothing of the call stays.
+        let seq = b.last_seq().await.unwrap();
+        let mut w = b.begin_write().await.unwrap();
+        assert!(w.insert_new_bundles(bundles[..1].to_vec()).await.is_err());
+        drop(w);
+        assert_eq!(b.last_seq().await.unwrap(), seq);
     }
 }

@@ -125,6 +125,7 @@ pub async fn import_csv(
         users,
         region,
         day_first: mapping.day_first,
+        phone_memo: Default::default(),
     };
     let import_id = match &resume {
         Some(cp) => cp.id.clone(),
@@ -459,7 +460,7 @@ impl Run<'_> {
             self.sum.preview.extend(new.iter().take(room).cloned());
         }
         if !self.opts.dry_run && !new.is_empty() {
-            w.write_bundles(new).await?;
+            w.insert_new_bundles(new).await?;
         }
         let wanted: Vec<Id> = updates
             .iter()

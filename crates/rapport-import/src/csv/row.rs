@@ -9,6 +9,7 @@ use rapport_core::time::Timestamp;
 use rapport_core::{
     Address, ContactEmail, ContactPhone, ContactUrl, Custom, FieldType, Id, User, validate,
 };
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 /// The lead side of a row (every field optional: later rows fill in).
@@ -76,6 +77,38 @@ pub struct RowRules {
     pub users: Vec<User>,
     pub region: String,
     pub day_first: bool,
+    /// Phone numbers already checked (files repeat switchboard numbers; parsing one with
+    /// `phonenumber` is the costliest check of a row).
+    pub phone_memo: PhoneMemo,
+}
+
+/// Phone value → its E.164 form or the error message, keyed by a 64-bit hash of the value
+/// (the value is kept and compared, so a collision only costs a re-parse). Bounded.
+#[derive(Debug, Clone, Default)]
+pub struct PhoneMemo(RefCell<values::FastMap<u64, (Box<str>, PhoneCheck)>>);
+
+/// A phone number in E.164, or why it is not one.
+type PhoneCheck = Result<String, String>;
+
+/// Entries kept before the memo starts over.
+const PHONE_MEMO_MAX: usize = 50_000;
+
+impl PhoneMemo {
+    fn get(&self, v: &str, region: &str) -> Result<String, String> {
+        let k = values::key(0, v);
+        if let Some((seen, r)) = self.0.borrow().get(&k)
+            && **seen == *v
+        {
+            return r.clone();
+        }
+        let r = validate::phone("phone", v, region).map_err(|e| e.message);
+        let mut m = self.0.borrow_mut();
+        if m.len() >= PHONE_MEMO_MAX {
+            m.clear();
+        }
+        m.entry(k).or_insert_with(|| (v.into(), r.clone()));
+        r
+    }
 }
 
 struct Bad(Option<String>, String);
@@ -174,7 +207,7 @@ impl RowRules {
                 }
                 Target::ContactPhone(kind) => {
                     for p in values::split_phones(v) {
-                        let phone = validate::phone("phone", p, &self.region).map_err(|e| err(e.message))?;
+                        let phone = self.phone_memo.get(p, &self.region).map_err(err)?;
                         if !c.phones.iter().any(|x| x.phone == phone) {
                             c.phones.push(ContactPhone { phone, kind: kind.clone() });
                         }
@@ -292,5 +325,40 @@ impl RowRules {
                     })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_repeated_phone_gets_the_same_answer_from_the_memo() {
+        let rules = RowRules {
+            headers: vec!["Company".into(), "Phone".into()],
+            targets: vec![Target::LeadName, Target::ContactPhone("office".into())],
+            custom_types: BTreeMap::new(),
+            choices: BTreeMap::new(),
+            statuses: vec!["Potential".into()],
+            create_statuses: false,
+            users: vec![],
+            region: "US".into(),
+            day_first: false,
+            phone_memo: PhoneMemo::default(),
+        };
+        let rec = |phone: &str| ::csv::StringRecord::from(vec!["Acme", phone]);
+        let phones = |p: Parsed| match p {
+            Parsed::Row(r) => Ok(r.contact.unwrap().phones),
+            Parsed::Bad { problem, .. } => Err(problem.reason),
+            Parsed::Blank => Err("blank".into()),
+        };
+        for _ in 0..3 {
+            let ok = phones(rules.parse(2, &rec("(650) 555-0141 / +1 305 555 0132"))).unwrap();
+            let e164: Vec<&str> = ok.iter().map(|p| p.phone.as_str()).collect();
+            assert_eq!(e164, ["+16505550141", "+13055550132"]);
+            let bad = phones(rules.parse(3, &rec("555"))).unwrap_err();
+            assert!(bad.contains("`555` is not a valid phone number"), "{bad}");
+        }
+        assert_eq!(rules.phone_memo.0.borrow().len(), 3);
     }
 }
