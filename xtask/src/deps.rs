@@ -25,6 +25,8 @@ const APP_PACKAGES: &[&str] = &[
     "libayatana-appindicator3-dev",
     // Microphone and speaker (cpal → ALSA).
     "libasound2-dev",
+    // The desktop keychain (Secret Service over D-Bus) for the SIP password.
+    "libdbus-1-dev",
     "xvfb",
     "xauth",
 ];
@@ -38,8 +40,16 @@ const TEST_PACKAGES: &[&str] = &[
     // Real SIP peers for the softphone tests.
     "sip-tester",
     "kamailio",
+    // kamailio's TLS listener and the openssl CLI (throwaway CA), for the SIP-over-TLS tests.
+    "kamailio-tls-modules",
+    "openssl",
     "baresip-core",
     "sox",
+    // A real Secret Service on a private session bus for the keychain test.
+    "dbus-daemon",
+    "dbus-bin",
+    "gnome-keyring",
+    "libsecret-tools",
 ];
 
 /// The `tauri-driver` version the end-to-end tests use.

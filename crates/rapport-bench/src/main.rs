@@ -80,22 +80,25 @@ async fn main() -> Result<()> {
     let o = opts()?;
     let mut rows: Vec<Row> = Vec::new();
     if o.wants("foundation") || o.wants("search") {
-        let db = foundation::run(&o, &mut rows).await?;
-        if o.wants("search") {
-            if let Err(e) = search::run(&db, &mut rows).await {
-                eprintln!("bench: search not measured: {e:#}");
-            }
+        let db = match search::existing_store(&o) {
+            Some(db) => db,
+            None => foundation::run(&o, &mut rows).await?,
+        };
+        if o.wants("search")
+            && let Err(e) = search::run(&db, &mut rows).await
+        {
+            eprintln!("bench: search not measured: {e:#}");
         }
     }
-    if o.wants("csv") {
-        if let Err(e) = csv::run(&o, &mut rows) {
-            eprintln!("bench: CSV import not measured: {e:#}");
-        }
+    if o.wants("csv")
+        && let Err(e) = csv::run(&o, &mut rows)
+    {
+        eprintln!("bench: CSV import not measured: {e:#}");
     }
-    if o.wants("phone") {
-        if let Err(e) = phone::run(&mut rows).await {
-            eprintln!("bench: phone not measured: {e:#}");
-        }
+    if o.wants("phone")
+        && let Err(e) = phone::run(&mut rows).await
+    {
+        eprintln!("bench: phone not measured: {e:#}");
     }
     stats::print_table(&rows);
     let json = serde_json::to_string_pretty(&serde_json::json!({

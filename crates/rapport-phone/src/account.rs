@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -77,9 +77,13 @@ pub struct Account {
     /// Signalling transport.
     #[serde(default)]
     pub transport: Transport,
-    /// Requested registration lifetime in seconds.
+    /// Requested registration lifetime in seconds (at least 10); refreshed at 75 % of what the registrar grants.
     #[serde(default = "default_expires")]
     pub expires: u32,
+    /// PEM file of the CA certificate(s) trusted for TLS signalling. Without it, the system's CA
+    /// bundle is used; verification is never turned off.
+    #[serde(default)]
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 fn default_expires() -> u32 {
@@ -125,10 +129,48 @@ impl Account {
         Ok(with_transport(&base, self.transport))
     }
 
+    /// The CA certificates TLS signalling trusts, when the transport is TLS.
+    pub fn tls_trust(&self) -> Result<Option<Vec<u8>>, PhoneError> {
+        if self.transport != Transport::Tls {
+            return Ok(None);
+        }
+        load_tls_trust(self.tls_ca_file.as_deref()).map(Some)
+    }
+
     /// The domain numbers are dialled in.
     pub fn domain(&self) -> Result<String, PhoneError> {
         Ok(self.validate()?.1)
     }
+}
+
+/// Where Linux distributions keep the system CA bundle (Debian/Ubuntu, Fedora/RHEL, Alpine/Arch, openSUSE).
+const SYSTEM_CA_BUNDLES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/cert.pem",
+    "/etc/ssl/ca-bundle.pem",
+];
+
+/// The PEM trust anchors for TLS signalling: the account's `tls_ca_file`, else the system CA
+/// bundle. An error (never an unverified connection) when neither is usable.
+pub fn load_tls_trust(ca_file: Option<&Path>) -> Result<Vec<u8>, PhoneError> {
+    let bad = |reason: String| PhoneError::InvalidConfig {
+        field: "tls_ca_file",
+        reason,
+    };
+    let path = match ca_file {
+        Some(p) => p.to_path_buf(),
+        None => SYSTEM_CA_BUNDLES
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.is_file())
+            .ok_or_else(|| bad("no system CA bundle found; set tls_ca_file".into()))?,
+    };
+    let pem = std::fs::read(&path).map_err(|e| bad(format!("{}: {e}", path.display())))?;
+    if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+        return Err(bad(format!("{}: no PEM certificate in it", path.display())));
+    }
+    Ok(pem)
 }
 
 /// Add `;transport=` for non-UDP transports unless the URI has one.
@@ -241,6 +283,25 @@ mod tests {
         assert!(cfg.dial_plan.strip_plus);
         assert!(!format!("{cfg:?}").contains("hunter2"));
         assert_eq!(a.password.expose(), "hunter2");
+    }
+
+    #[test]
+    fn tls_trust_comes_from_the_ca_file_and_refuses_junk() {
+        let dir = tempfile::tempdir().unwrap();
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&junk, "not a certificate").unwrap();
+        let err = load_tls_trust(Some(&junk)).unwrap_err();
+        assert!(err.to_string().contains("no PEM certificate"), "{err}");
+        assert!(load_tls_trust(Some(&dir.path().join("missing.pem"))).is_err());
+        let cfg = PhoneConfig::from_toml(&format!(
+            "[account]\nuri = \"sip:a@example.org\"\ntls_ca_file = \"{}\"\n",
+            junk.display()
+        ))
+        .unwrap();
+        let a = cfg.account.unwrap();
+        assert_eq!(a.tls_ca_file.as_deref(), Some(junk.as_path()));
+        // UDP needs no trust store at all.
+        assert_eq!(a.tls_trust().unwrap(), None);
     }
 
     #[test]

@@ -45,11 +45,12 @@ pub struct BenchConfig {
 }
 
 impl BenchConfig {
-    /// The full benchmark: 20 dials, a 5 s call, 2 s tone bursts.
+    /// The full benchmark: 20 dials, a 5 s call, 6 s tone bursts (300 packets, so 5 % loss
+    /// drops about 15 of them inside the measured window).
     pub const FULL: BenchConfig = BenchConfig {
         dials: 20,
         call_secs: 5.0,
-        tone_secs: 2.0,
+        tone_secs: 6.0,
     };
 }
 
@@ -114,16 +115,35 @@ pub async fn run_bench_with(cfg: BenchConfig) -> Result<Vec<PhoneBenchRow>> {
     let clean = echo_call(Some(0.0), cfg, tone_call_secs)
         .await
         .context("relay call, 0 % loss")?;
+    if clean.tone_packets.1 != 0 {
+        bail!(
+            "the 0 % relay dropped {} tone packets",
+            clean.tone_packets.1
+        );
+    }
     for loss in [0.05, 0.10] {
         let lossy = echo_call(Some(loss), cfg, tone_call_secs)
             .await
             .with_context(|| format!("relay call, {} % loss", loss * 100.0))?;
+        let (tone_fwd, tone_lost) = lossy.tone_packets;
+        // The point of the figure: the drops must land inside the tone, not in the silence around it.
+        if tone_lost == 0 {
+            bail!("{} % loss dropped no tone packet", loss * 100.0);
+        }
         rows.push(row(
             &format!("phone: tone SNR at {:.0} % loss", loss * 100.0),
             lossy.snr_db,
             "dB",
             "tone SNR at 0 % loss, same relay",
             clean.snr_db,
+            "-",
+        ));
+        rows.push(row(
+            &format!("phone: tone packets dropped at {:.0} % loss", loss * 100.0),
+            tone_lost as f64,
+            "packets",
+            "tone packets echoed (dropped + forwarded)",
+            (tone_fwd + tone_lost) as f64,
             "-",
         ));
     }
@@ -344,6 +364,8 @@ struct CallResult {
     delay_ms: f64,
     snr_db: f64,
     cpu_pct: Option<f64>,
+    /// Echoed packets carrying the tone: (forwarded, dropped) by the relay.
+    tone_packets: (u64, u64),
 }
 
 /// One call to `sipp -sn uas -rtp_echo` (through the lossy relay when `loss` is given) lasting `call_secs`.
@@ -395,15 +417,15 @@ async fn echo_call(loss: Option<f64>, cfg: BenchConfig, call_secs: f64) -> Resul
     })
     .await;
     let _ = phone.shutdown().await;
+    let mut tone_packets = (0, 0);
     if let Some(r) = &relay {
-        let (fwd, lost) = (
-            r.counts[0].load(Ordering::Relaxed),
-            r.counts[1].load(Ordering::Relaxed),
-        );
+        let get = |i: usize| r.counts[i].load(Ordering::Relaxed);
+        let (fwd, lost) = (get(0), get(1));
         if fwd == 0 {
             bail!("the relay carried no RTP (SDP not rewritten?)");
         }
-        tracing::debug!(fwd, lost, "lossy relay");
+        tone_packets = (get(2), get(3));
+        tracing::debug!(fwd, lost, ?tone_packets, "lossy relay");
     }
     drop(relay);
     drop(sipp);
@@ -417,6 +439,7 @@ async fn echo_call(loss: Option<f64>, cfg: BenchConfig, call_secs: f64) -> Resul
         delay_ms,
         snr_db,
         cpu_pct,
+        tone_packets,
     })
 }
 
@@ -539,8 +562,8 @@ fn free_port(even: bool) -> Result<u16> {
 /// dropping a fraction `loss` of the echoed packets (sipp → phone) by a seeded PRNG.
 struct Relay {
     sip_addr: SocketAddr,
-    /// Echoed RTP packets (forwarded, dropped).
-    counts: Arc<[AtomicU64; 2]>,
+    /// Echoed RTP packets (forwarded, dropped), then those of them carrying the tone (forwarded, dropped).
+    counts: Arc<[AtomicU64; 4]>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -567,7 +590,12 @@ impl Relay {
             }
         });
         let sipp_rtp = SocketAddr::from(([127, 0, 0, 1], sipp_media));
-        let counts = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
+        let counts = Arc::new([
+            AtomicU64::new(0),
+            AtomicU64::new(0),
+            AtomicU64::new(0),
+            AtomicU64::new(0),
+        ]);
         let counted = counts.clone();
         let rtp_task = tokio::spawn(async move {
             let mut buf = vec![0u8; 2048];
@@ -581,6 +609,9 @@ impl Relay {
                     rng ^= rng << 17;
                     let dropped = ((rng >> 11) as f64 / (1u64 << 53) as f64) < loss;
                     counted[usize::from(dropped)].fetch_add(1, Ordering::Relaxed);
+                    if carries_tone(&buf[..n]) {
+                        counted[2 + usize::from(dropped)].fetch_add(1, Ordering::Relaxed);
+                    }
                     if let (false, Some(p)) = (dropped, phone) {
                         let _ = rtp.send_to(&buf[..n], p).await;
                     }
@@ -604,6 +635,19 @@ impl Drop for Relay {
             t.abort();
         }
     }
+}
+
+/// Whether an RTP packet's G.711 payload is loud (part of the tone burst, not the silence around it).
+fn carries_tone(packet: &[u8]) -> bool {
+    let Ok(rtp) = crate::rtp::RtpPacket::parse(packet) else {
+        return false;
+    };
+    let Some(codec) = crate::g711::Codec::from_payload_type(rtp.payload_type) else {
+        return false;
+    };
+    let mut pcm = Vec::with_capacity(rtp.payload.len());
+    codec.decode(rtp.payload, &mut pcm);
+    crate::audio::analysis::rms(&pcm) > f64::from(ONSET_THRESHOLD)
 }
 
 /// Point `m=audio <from>` at `to` and fix Content-Length accordingly.
@@ -640,7 +684,8 @@ mod tests {
             dials: 3,
             // 2 s so the CPU figure spans a few 10 ms clock ticks.
             call_secs: 2.0,
-            tone_secs: 1.0,
+            // 150 tone packets: enough for the seeded 5 % drops to hit the tone.
+            tone_secs: 3.0,
         })
         .await
         .expect("bench");
@@ -649,7 +694,7 @@ mod tests {
             assert!(r.value.is_finite() && r.value > 0.0, "{r:?}");
             assert!(r.baseline.is_finite() && r.baseline >= 0.0, "{r:?}");
         }
-        assert_eq!(rows.len(), 5);
+        assert_eq!(rows.len(), 7);
     }
 
     #[test]

@@ -58,7 +58,11 @@ impl Phone {
             Some(b) => b,
             None => SocketAddr::new(default_ip(&config).await, 0),
         };
-        let (sip, invites, states) = SipEndpoint::start(bind).await?;
+        let tls_trust = match &config.account {
+            Some(a) => a.tls_trust()?,
+            None => None,
+        };
+        let (sip, invites, states) = SipEndpoint::start_with_tls(bind, tls_trust).await?;
         let local = sip.local;
         let (events_tx, events) = mpsc::unbounded_channel();
         let (commands, rx) = mpsc::unbounded_channel();

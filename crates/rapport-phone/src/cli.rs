@@ -39,6 +39,9 @@ pub struct AccountArgs {
     /// Signalling transport.
     #[arg(long, value_enum)]
     pub transport: Option<Transport>,
+    /// PEM CA certificate(s) to trust for TLS signalling (default: the system CA bundle).
+    #[arg(long, value_name = "PEM_FILE")]
+    pub tls_ca_file: Option<PathBuf>,
     /// Local SIP address to bind (ip:port, port 0 for any).
     #[arg(long)]
     pub bind: Option<SocketAddr>,
@@ -70,6 +73,7 @@ impl AccountArgs {
                 outbound_proxy: base.as_ref().and_then(|a| a.outbound_proxy),
                 transport: base.as_ref().map(|a| a.transport).unwrap_or_default(),
                 expires: base.as_ref().map_or(300, |a| a.expires),
+                tls_ca_file: base.as_ref().and_then(|a| a.tls_ca_file.clone()),
             });
         }
         if let Some(a) = &mut cfg.account {
@@ -91,6 +95,9 @@ impl AccountArgs {
             }
             if let Some(v) = self.transport {
                 a.transport = v;
+            }
+            if let Some(v) = &self.tls_ca_file {
+                a.tls_ca_file = Some(v.clone());
             }
             a.validate()?;
         } else if self.password.is_some() || self.registrar.is_some() || self.auth_user.is_some() {

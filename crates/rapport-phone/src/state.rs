@@ -153,7 +153,7 @@ pub enum PhoneEvent {
     Call(CallState),
     /// An inbound call arrived (followed by `Call(Ringing)`).
     Incoming {
-        /// The caller's From URI.
+        /// The caller: the From header value, e.g. `"Ann" <sip:+1415…@host>;tag=…`.
         from: String,
     },
     /// The peer sent a DTMF digit.

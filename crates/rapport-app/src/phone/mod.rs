@@ -11,7 +11,8 @@ mod settings;
 pub use outcome::{caller_name, caller_user, outcome, state_name};
 pub use recovery::{CallMarker, marker_path as call_marker_path};
 pub use settings::{
-    AudioChoice, KEYCHAIN_SERVICE, PhoneSettings, forget_password, load_password, save_password,
+    AudioChoice, KEYCHAIN_SERVICE, PhoneSettings, forget_password, keychain_backend, load_password,
+    save_password,
 };
 
 use crate::{App, AppError, Result};

@@ -156,7 +156,42 @@ fn keychain_error(e: keyring::Error) -> AppError {
     AppError::new("keychain", format!("OS keychain: {e}"))
 }
 
+/// Which OS keychain holds the passwords: on Linux the desktop's Secret Service (GNOME
+/// Keyring, KWallet — persistent across reboots) when one answers on the session bus, else
+/// the kernel's keyutils (headless machines; kept until reboot). Chosen once per process.
+pub fn keychain_backend() -> &'static str {
+    static CHOICE: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+    CHOICE.get_or_init(choose_backend)
+}
+
+#[cfg(target_os = "linux")]
+fn choose_backend() -> &'static str {
+    use keyring::credential::CredentialApi;
+    let probe =
+        keyring::secret_service::SsCredential::new_with_target(None, KEYCHAIN_SERVICE, "probe");
+    let answers = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
+        && matches!(
+            probe.map(|c| c.get_password()),
+            Ok(Ok(_) | Err(keyring::Error::NoEntry))
+        );
+    if answers {
+        keyring::set_default_credential_builder(
+            keyring::secret_service::default_credential_builder(),
+        );
+        "secret-service"
+    } else {
+        keyring::set_default_credential_builder(keyring::keyutils::default_credential_builder());
+        "keyutils"
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn choose_backend() -> &'static str {
+    "native"
+}
+
 fn entry(account_uri: &str) -> Result<keyring::Entry> {
+    keychain_backend();
     keyring::Entry::new(KEYCHAIN_SERVICE, account_uri).map_err(keychain_error)
 }
 

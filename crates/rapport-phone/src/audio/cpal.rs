@@ -20,7 +20,14 @@ pub struct CpalAudio {
     mic: Queue,
     speaker: Queue,
     stop: Option<mpsc::Sender<()>>,
+    /// Whether the microphone queue holds enough slack to hand out whole frames.
+    mic_primed: bool,
 }
+
+/// Captured audio waits until this many samples (40 ms) are queued before frames are handed
+/// out, and again after an underrun, so device periods that do not line up with our 20 ms
+/// frames never produce frames that are half audio, half zeros.
+const MIC_PRIME: usize = 2 * super::FRAME_SAMPLES;
 
 impl std::fmt::Debug for CpalAudio {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -56,6 +63,7 @@ impl CpalAudio {
             mic,
             speaker,
             stop: Some(stop_tx),
+            mic_primed: false,
         })
     }
 }
@@ -131,8 +139,21 @@ fn start_streams(mic: Queue, speaker: Queue) -> Result<(cpal::Stream, cpal::Stre
 impl AudioIo for CpalAudio {
     fn capture(&mut self, frame: &mut [i16]) -> bool {
         let mut q = self.mic.lock().unwrap_or_else(|p| p.into_inner());
-        for s in frame.iter_mut() {
-            *s = q.pop_front().unwrap_or(0);
+        let need = if self.mic_primed {
+            frame.len()
+        } else {
+            MIC_PRIME.max(frame.len())
+        };
+        if q.len() < need {
+            // Underrun (or still priming): a whole frame of silence, then build up slack again.
+            self.mic_primed = false;
+            frame.fill(0);
+            return true;
+        }
+        self.mic_primed = true;
+        let n = frame.len();
+        for (s, v) in frame.iter_mut().zip(q.drain(..n)) {
+            *s = v;
         }
         true
     }

@@ -9,7 +9,7 @@ use rsipstack::EndpointBuilder;
 use rsipstack::dialog::dialog::{Dialog, DialogState, DialogStateReceiver, DialogStateSender};
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invite_dialog::InviteDialog;
-use rsipstack::sip::prelude::{HeadersExt, ToTypedHeader};
+use rsipstack::sip::prelude::HeadersExt;
 use rsipstack::sip::{Method, StatusCode};
 use rsipstack::transaction::endpoint::EndpointOption;
 use rsipstack::transport::{TransportLayer, udp::UdpConnection};
@@ -27,7 +27,7 @@ pub const USER_AGENT: &str = concat!("Rapport/", env!("CARGO_PKG_VERSION"));
 pub struct IncomingInvite {
     /// The dialog (answer, reject, ringing go through it).
     pub dialog: InviteDialog,
-    /// The From URI of the caller.
+    /// The caller: the From header value (display name, URI and parameters).
     pub from: String,
     /// The SDP offer, if the INVITE had a body.
     pub offer: Vec<u8>,
@@ -80,10 +80,26 @@ pub fn local_ip_towards(target: IpAddr) -> IpAddr {
 }
 
 impl SipEndpoint {
-    /// Bind UDP on `local` (TCP/TLS connections are dialled on demand) and start serving.
+    /// Bind UDP on `local` (TCP connections are dialled on demand) and start serving.
     /// Returns the endpoint, the inbound-INVITE stream and the dialog-state stream.
     pub async fn start(
         local: SocketAddr,
+    ) -> Result<
+        (
+            Self,
+            mpsc::UnboundedReceiver<IncomingInvite>,
+            DialogStateReceiver,
+        ),
+        PhoneError,
+    > {
+        Self::start_with_tls(local, None).await
+    }
+
+    /// Like `start`, and TLS connections (dialled on demand) verify the server against
+    /// the PEM CA certificates in `tls_trust` (see `account::load_tls_trust`).
+    pub async fn start_with_tls(
+        local: SocketAddr,
+        tls_trust: Option<Vec<u8>>,
     ) -> Result<
         (
             Self,
@@ -97,6 +113,20 @@ impl SipEndpoint {
         let udp = UdpConnection::create_connection(local, None, Some(cancel.child_token())).await?;
         let local = udp.get_addr().get_socketaddr()?;
         transport_layer.add_transport(udp.into());
+        #[cfg(feature = "tls")]
+        if let Some(ca_certs) = tls_trust {
+            transport_layer.set_tls_config(rsipstack::transport::tls::TlsConfig {
+                ca_certs: Some(ca_certs),
+                ..Default::default()
+            });
+        }
+        #[cfg(not(feature = "tls"))]
+        if tls_trust.is_some() {
+            return Err(PhoneError::InvalidConfig {
+                field: "transport",
+                reason: "TLS needs the `tls` feature".into(),
+            });
+        }
         let option = EndpointOption {
             callid_suffix: Some(CALL_ID_SUFFIX.into()),
             ..Default::default()
@@ -162,12 +192,12 @@ impl SipEndpoint {
                                 continue;
                             }
                         };
+                        // the whole From value: the display name names an unknown caller
                         let from = tx
                             .original
                             .from_header()
                             .ok()
-                            .and_then(|f| f.typed().ok())
-                            .map(|f| f.uri.to_string())
+                            .map(|f| f.value().to_string())
                             .unwrap_or_default();
                         let offer = tx.original.body.clone();
                         let mut handler = Dialog::Invite(dialog.clone());

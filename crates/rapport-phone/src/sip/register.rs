@@ -1,4 +1,4 @@
-//! REGISTER with digest auth through rsipstack's `Registration`, bounded by our own timeout and refreshed before expiry; reports `RegistrationState`s.
+//! REGISTER with digest auth through rsipstack's `Registration`, bounded by our own timeout, refreshed at 75 % of the granted expiry, and retried with backoff after a failure (registrar down, transport error) until it succeeds again; reports `RegistrationState`s.
 
 use std::time::Duration;
 
@@ -57,6 +57,14 @@ pub async fn register_once(
     }
 }
 
+/// The shortest registration lifetime we ask for, in seconds.
+pub const MIN_EXPIRES: u32 = 10;
+
+/// Wait before retry number `failures` (1-based) after a failed REGISTER: 2 s, doubling, capped at 60 s.
+pub fn retry_after(failures: u32) -> Duration {
+    backoff_interval(failures.max(1))
+}
+
 /// A running registration; dropping it stops refreshing (and unregisters in the background).
 #[derive(Debug)]
 pub struct RegistrationTask {
@@ -96,12 +104,13 @@ pub fn spawn(
     })?;
     let mut reg = Registration::new(endpoint, Some(credential(account)?));
     reg.outbound_proxy = account.outbound_proxy;
-    let expires = account.expires.max(30);
+    let expires = account.expires.max(MIN_EXPIRES);
     let cancel = CancellationToken::new();
     let token = cancel.clone();
     let task = tokio::spawn(async move {
         let mut failures = 0u32;
         let mut registered = false;
+        let mut last_failure: Option<RegistrationFailure> = None;
         loop {
             let attempt = tokio::select! {
                 _ = token.cancelled() => break,
@@ -111,6 +120,7 @@ pub fn spawn(
                 Ok(granted) => {
                     failures = 0;
                     registered = true;
+                    last_failure = None;
                     let _ = events.send(PhoneEvent::Registration(RegistrationState::Registered {
                         expires: granted,
                     }));
@@ -119,10 +129,15 @@ pub fn spawn(
                 Err(reason) => {
                     failures += 1;
                     registered = false;
-                    tracing::warn!(%reason, "registration failed");
-                    let _ =
-                        events.send(PhoneEvent::Registration(RegistrationState::Failed(reason)));
-                    backoff_interval(failures + 2)
+                    let wait = retry_after(failures);
+                    tracing::warn!(%reason, retry_in = ?wait, "registration failed");
+                    // One event per change: a registrar that stays down does not repeat itself.
+                    if last_failure.as_ref() != Some(&reason) {
+                        last_failure = Some(reason.clone());
+                        let _ = events
+                            .send(PhoneEvent::Registration(RegistrationState::Failed(reason)));
+                    }
+                    wait
                 }
             };
             tokio::select! {
@@ -151,5 +166,12 @@ mod tests {
         assert_eq!(classify(401), Err(RegistrationFailure::AuthFailed));
         assert_eq!(classify(403), Err(RegistrationFailure::AuthFailed));
         assert_eq!(classify(503), Err(RegistrationFailure::Rejected(503)));
+    }
+
+    #[test]
+    fn retries_back_off_from_two_seconds_to_a_minute() {
+        let waits: Vec<u64> = (1..=8).map(|n| retry_after(n).as_secs()).collect();
+        assert_eq!(waits, [2, 4, 8, 16, 32, 60, 60, 60]);
+        assert_eq!(retry_after(0), retry_after(1));
     }
 }

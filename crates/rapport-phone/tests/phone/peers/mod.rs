@@ -97,6 +97,14 @@ pub async fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> boo
     }
 }
 
+/// Wait until a TCP port on 127.0.0.1 is listened on by someone else.
+pub async fn wait_tcp_listening(port: u16, limit: Duration) {
+    wait_for(&format!("tcp port {port}"), limit, || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    })
+    .await;
+}
+
 /// Wait until a UDP port is bound by someone else.
 pub async fn wait_udp_bound(port: u16, limit: Duration) {
     wait_for(&format!("udp port {port}"), limit, || {
@@ -215,6 +223,98 @@ fn scenario_path(dir: &Path, spec: &str) -> PathBuf {
 /// Start kamailio as registrar/proxy (digest auth via auth_db over db_text, record-route) on a fresh port.
 pub fn kamailio(dir: &Path, users: &[(&str, &str)]) -> (Peer, u16) {
     let port = free_port_pair(false);
+    (kamailio_on(dir, users, port, None, "kamailio.log"), port)
+}
+
+/// A server certificate for kamailio's TLS listener, signed by a throwaway CA.
+pub struct TlsFiles {
+    /// The CA certificate (PEM) clients must trust.
+    pub ca: PathBuf,
+    /// The server certificate (PEM), for `IP:127.0.0.1`.
+    pub cert: PathBuf,
+    /// The server's private key (PEM).
+    pub key: PathBuf,
+}
+
+/// Generate a throwaway CA (`name`-ca.pem) and a server certificate for 127.0.0.1 it signed, with the openssl CLI.
+pub fn make_tls_files(dir: &Path, name: &str) -> TlsFiles {
+    let p = |f: &str| dir.join(format!("{name}-{f}"));
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("running openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let s = |p: &PathBuf| p.to_str().unwrap().to_owned();
+    let (ca, ca_key, cert, key, csr, ext) = (
+        p("ca.pem"),
+        p("ca.key"),
+        p("server.pem"),
+        p("server.key"),
+        p("server.csr"),
+        p("ext.cnf"),
+    );
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut args = vec!["req", "-x509", "-days", "2", "-subj"];
+    let ca_subject = format!("/CN=Rapport test CA {name}");
+    args.push(&ca_subject);
+    args.extend(ec);
+    let (ca_key_s, ca_s) = (s(&ca_key), s(&ca));
+    args.extend(["-keyout", &ca_key_s, "-out", &ca_s]);
+    run(&args);
+    let (key_s, csr_s) = (s(&key), s(&csr));
+    let mut args = vec!["req", "-subj", "/CN=127.0.0.1"];
+    args.extend(ec);
+    args.extend(["-keyout", &key_s, "-out", &csr_s]);
+    run(&args);
+    std::fs::write(
+        &ext,
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+         keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    let (cert_s, ext_s) = (s(&cert), s(&ext));
+    run(&[
+        "x509",
+        "-req",
+        "-days",
+        "2",
+        "-in",
+        &csr_s,
+        "-CA",
+        &ca_s,
+        "-CAkey",
+        &ca_key_s,
+        "-CAcreateserial",
+        "-extfile",
+        &ext_s,
+        "-out",
+        &cert_s,
+    ]);
+    TlsFiles { ca, cert, key }
+}
+
+/// Start kamailio on `port` (UDP and TCP), plus a TLS listener on `tls` (port, certificate) when given.
+/// Restartable on the same port with the same `dir`; `log_name` keeps each run's log apart.
+pub fn kamailio_on(
+    dir: &Path,
+    users: &[(&str, &str)],
+    port: u16,
+    tls: Option<(u16, &TlsFiles)>,
+    log_name: &str,
+) -> Peer {
     let db = dir.join("db");
     std::fs::create_dir_all(&db).unwrap();
     std::fs::write(
@@ -232,9 +332,33 @@ pub fn kamailio(dir: &Path, users: &[(&str, &str)]) -> (Peer, u16) {
         ));
     }
     std::fs::write(db.join("subscriber"), subscriber).unwrap();
+    let tls_cfg = match tls {
+        Some((tls_port, files)) => {
+            let tls_file = dir.join("tls.cfg");
+            std::fs::write(
+                &tls_file,
+                format!(
+                    "[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\n\
+                     require_certificate = no\nprivate_key = {}\ncertificate = {}\n\n\
+                     [client:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n",
+                    files.key.display(),
+                    files.cert.display()
+                ),
+            )
+            .unwrap();
+            format!(
+                "enable_tls=yes\nlisten=tls:127.0.0.1:{tls_port}\n\
+                 loadmodule \"/usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so\"\n\
+                 modparam(\"tls\", \"config\", \"{}\")\n",
+                tls_file.display()
+            )
+        }
+        None => String::new(),
+    };
     let cfg = KAMAILIO_CFG
         .replace("@PORT@", &port.to_string())
-        .replace("@DB@", db.to_str().unwrap());
+        .replace("@DB@", db.to_str().unwrap())
+        .replace("@TLS@", &tls_cfg);
     let cfg_path = dir.join("kamailio.cfg");
     std::fs::write(&cfg_path, cfg).unwrap();
     let run = dir.join("run");
@@ -244,8 +368,7 @@ pub fn kamailio(dir: &Path, users: &[(&str, &str)]) -> (Peer, u16) {
         .arg(&cfg_path)
         .arg("-Y")
         .arg(&run);
-    let peer = Peer::spawn("kamailio", &mut cmd, dir.join("kamailio.log"));
-    (peer, port)
+    Peer::spawn("kamailio", &mut cmd, dir.join(log_name))
 }
 
 const KAMAILIO_CFG: &str = r#"#!KAMAILIO
@@ -256,6 +379,7 @@ tcp_children=1
 auto_aliases=no
 listen=udp:127.0.0.1:@PORT@
 listen=tcp:127.0.0.1:@PORT@
+@TLS@
 mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
 loadmodule "db_text.so"
 loadmodule "kex.so"
@@ -279,9 +403,11 @@ modparam("auth_db", "calculate_ha1", yes)
 modparam("auth_db", "password_column", "password")
 modparam("auth_db", "load_credentials", "")
 modparam("rr", "enable_full_lr", 1)
+# Short lifetimes for the refresh tests (the default floor is 60 s).
+modparam("registrar", "min_expires", 5)
 
 request_route {
-    xlog("L_INFO", "$rm $ru from $si:$sp
+    xlog("L_INFO", "$rm $ru from $si:$sp over $pr
 ");
     if (!mf_process_maxfwd_header("10")) {
         sl_send_reply("483", "Too Many Hops");
@@ -315,6 +441,9 @@ request_route {
         }
         if (!save("location")) {
             sl_reply_error();
+        } else {
+            xlog("L_INFO", "SAVED $fu over $pr from $si:$sp
+");
         }
         exit;
     }
