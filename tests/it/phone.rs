@@ -270,8 +270,6 @@ async fn click_to_call_shows_the_call_bar_and_logs_the_call_with_its_notes() -> 
     })
     .await?;
     screenshot(&c, "05-call-bar-connected.png").await?;
-    let bar = c.find(Locator::Css("[data-testid=call-bar]")).await?;
-    std::fs::write(artifacts().join("05-call-bar.png"), bar.screenshot().await?)?;
 
     c.find(Locator::Css("[data-testid=call-hangup]"))
         .await?
