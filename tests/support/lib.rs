@@ -185,13 +185,25 @@ impl Driver {
             serde_json::json!({ "application": app }),
         );
         let url = format!("http://127.0.0.1:{}", self.port);
-        let client = tokio::time::timeout(
-            Duration::from_secs(60),
-            ClientBuilder::native().capabilities(caps).connect(&url),
-        )
-        .await
-        .context("timed out starting a WebDriver session")??;
-        Ok(client)
+        // tauri-driver occasionally drops the first request on a loaded machine ("webdriver
+        // server did not respond"): a session that never started is retried, twice.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut builder = ClientBuilder::native();
+            builder.capabilities(caps.clone());
+            match tokio::time::timeout(Duration::from_secs(60), builder.connect(&url))
+                .await
+                .context("timed out starting a WebDriver session")?
+            {
+                Ok(client) => return Ok(client),
+                Err(e) if attempt < 3 && e.to_string().contains("did not respond") => {
+                    eprintln!("WebDriver session attempt {attempt} failed: {e}; retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 }
 
