@@ -65,7 +65,7 @@ impl Store {
     pub async fn lead_keys(&self, after: Option<Id>, limit: i64) -> Result<Vec<LeadKey>> {
         let rows = sqlx::query(
             "SELECT id, name, json_extract(data, '$.url') FROM leads
-             WHERE deleted = 0 AND id > ? ORDER BY id LIMIT ?",
+             WHERE +deleted = 0 AND id > ? ORDER BY id LIMIT ?",
         )
         .bind(after.map(|a| a.to_string()).unwrap_or_default())
         .bind(limit)
@@ -212,7 +212,7 @@ impl Writer {
         let list = serde_json::to_string(&ids.iter().map(|i| i.to_string()).collect::<Vec<_>>())
             .unwrap_or_else(|_| "[]".into());
         let leads: Vec<String> = sqlx::query_scalar(
-            "SELECT data FROM leads WHERE deleted = 0 AND id IN (SELECT value FROM json_each(?))",
+            "SELECT data FROM leads WHERE +deleted = 0 AND id IN (SELECT value FROM json_each(?))",
         )
         .bind(&list)
         .fetch_all(&mut *self.tx)

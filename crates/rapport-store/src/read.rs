@@ -308,7 +308,7 @@ impl Store {
         let after = after.map(|a| a.to_string()).unwrap_or_default();
         let mut tx = self.pool.begin().await?;
         let leads: Vec<String> = sqlx::query_scalar(
-            "SELECT data FROM leads WHERE deleted = 0 AND id > ? ORDER BY id LIMIT ?",
+            "SELECT data FROM leads WHERE +deleted = 0 AND id > ? ORDER BY id LIMIT ?",
         )
         .bind(&after)
         .bind(limit)
