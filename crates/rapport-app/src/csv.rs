@@ -10,6 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+/// Files at least this large are imported with the indexer in bulk mode.
+const BULK_FROM: u64 = 4 << 20;
+
 /// How long an import waits for the search index to catch up with it before returning.
 const INDEX_CATCH_UP: Duration = Duration::from_secs(600);
 
@@ -66,6 +69,15 @@ impl App {
             true => None,
             false => self.search_index().await.ok().cloned(),
         };
+        // A large file puts the indexer in bulk mode for the import (one commit at the end,
+        // no merging meanwhile): its leads become searchable together when it finishes.
+        let bulk = index
+            .as_ref()
+            .filter(|i| i.status().writable)
+            .filter(|_| std::fs::metadata(path.as_ref()).is_ok_and(|m| m.len() >= BULK_FROM));
+        if let Some(index) = bulk {
+            index.set_bulk(true);
+        }
         let app = self.clone();
         let progress = move |p: &CsvProgress| {
             app.nudge_index();
@@ -79,7 +91,11 @@ impl App {
             &progress,
             cancel,
         )
-        .await?;
+        .await;
+        if let Some(index) = bulk {
+            index.set_bulk(false);
+        }
+        let summary = summary?;
         if let Some(index) = index.filter(|i| i.status().writable && !summary.cancelled) {
             // Another process may own the index (then it follows by itself); a failure
             // here is the index's, not the import's: searches wait or rebuild as usual.

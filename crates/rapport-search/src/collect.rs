@@ -6,6 +6,9 @@
 //! with the worst entry kept (dropped when worse, kept without reading more when better);
 //! the other keys and the lead id are read only for documents that tie with it on that key,
 //! for candidates tying with the page's boundary when pruning, and for the page itself.
+//! Without scores, documents come in blocks whose first keys are read together; integer
+//! first keys wait as compact `(rank, document)` pairs, pruned by rank, before they become
+//! candidates.
 
 use std::cmp::Ordering;
 
@@ -123,7 +126,7 @@ impl TopSegment {
                     .skip(1)
                     .map(|s| read_key(s, c.doc, c.score)),
             );
-            c.rest = Some((keys, self.id(c.doc)));
+            c.rest = Some(Box::new((keys, self.id(c.doc))));
         }
     }
 
@@ -136,9 +139,19 @@ impl TopSegment {
             return;
         }
         let desc = first_descending(&self.specs);
-        self.cands
-            .select_nth_unstable_by(keep - 1, |a, b| cmp_key(&a.first, &b.first, desc));
-        let boundary = self.cands[keep - 1].first.clone();
+        let boundary = match integer_ranks(&self.cands, desc, &mut self.ranks) {
+            // Integer first keys: the boundary is found among their ranks (small and cheap
+            // to compare) rather than by moving the candidates.
+            true => {
+                let (_, &mut rank, _) = self.ranks.select_nth_unstable(keep - 1);
+                key_of_rank(rank, desc)
+            }
+            false => {
+                self.cands
+                    .select_nth_unstable_by(keep - 1, |a, b| cmp_key(&a.first, &b.first, desc));
+                self.cands[keep - 1].first.clone()
+            }
+        };
         // Candidates strictly better than the boundary stay as they are; the ones equal to it
         // (before or after position keep - 1) compete on their full entries.
         let mut better = Vec::with_capacity(keep);
@@ -157,7 +170,7 @@ impl TopSegment {
         ties.sort_by(|a, b| compare_filled(specs, a, b));
         ties.truncate(keep - better.len());
         self.bar = ties.last().and_then(|c| {
-            c.rest.as_ref().map(|(keys, id)| Entry {
+            c.rest.as_deref().map(|(keys, id)| Entry {
                 keys: keys.clone(),
                 id: *id,
             })
@@ -167,18 +180,81 @@ impl TopSegment {
     }
 }
 
+impl TopSegment {
+    /// Keeps the pending documents whose first key is among the `keep` best (ties at the
+    /// boundary included), and drops any later document worse than that boundary. Hands
+    /// them over to the candidates when ties keep too many.
+    fn compact(&mut self) {
+        let keep = self.keep;
+        if self.pending.len() <= keep || keep == 0 {
+            return;
+        }
+        let (_, &mut (boundary, _), _) = self.pending.select_nth_unstable(keep - 1);
+        self.pending.retain(|(rank, _)| *rank <= boundary);
+        self.bar_rank = Some(self.bar_rank.map_or(boundary, |bar| bar.min(boundary)));
+        if self.pending.len() >= self.keep.max(256) {
+            self.flush();
+        }
+    }
+
+    /// Offers the pending documents as candidates.
+    fn flush(&mut self) {
+        let desc = first_descending(&self.specs);
+        let mut pending = std::mem::take(&mut self.pending);
+        for (rank, doc) in pending.drain(..) {
+            self.offer(doc, 0.0, key_of_rank(rank, desc));
+        }
+        self.pending = pending;
+    }
+}
+
+/// A first key (integer or missing) as a number in the order of the sort: better first,
+/// missing last.
+fn rank_of(key: &Key, desc: bool) -> u128 {
+    match key {
+        Key::I(v) => {
+            let ordered = (*v as u64) ^ (1 << 63);
+            u128::from(if desc { !ordered } else { ordered })
+        }
+        _ => u128::MAX,
+    }
+}
+
+/// Fills `ranks` with the candidates' first keys as numbers in the order of the sort
+/// (better first, missing last), if they all are integers or missing.
+fn integer_ranks(cands: &[Cand], desc: bool, ranks: &mut Vec<u128>) -> bool {
+    ranks.clear();
+    for c in cands {
+        ranks.push(match c.first {
+            Key::I(_) | Key::Missing => rank_of(&c.first, desc),
+            _ => return false,
+        });
+    }
+    true
+}
+
+/// The first key a rank from [`integer_ranks`] stands for.
+fn key_of_rank(rank: u128, desc: bool) -> Key {
+    if rank == u128::MAX {
+        return Key::Missing;
+    }
+    let ordered = rank as u64;
+    let ordered = if desc { !ordered } else { ordered };
+    Key::I((ordered ^ (1 << 63)) as i64)
+}
+
 /// A document that may enter the page: its first sort key, and its other keys and id once
 /// they had to be read.
 struct Cand {
     first: Key,
     doc: DocId,
     score: Score,
-    rest: Option<(Vec<Key>, u128)>,
+    rest: Option<Box<(Vec<Key>, u128)>>,
 }
 
 /// The order of two filled candidates.
 fn compare_filled(specs: &[SortSpec], a: &Cand, b: &Cand) -> Ordering {
-    match (&a.rest, &b.rest) {
+    match (a.rest.as_deref(), b.rest.as_deref()) {
         (Some((ka, ia)), Some((kb, ib))) => compare_keys(specs, ka, kb).then(ia.cmp(ib)),
         _ => cmp_key(&a.first, &b.first, first_descending(specs)),
     }
@@ -198,6 +274,16 @@ pub struct TopSegment {
     cands: Vec<Cand>,
     /// The worst entry kept after the last pruning: anything not better is dropped.
     bar: Option<Entry>,
+    /// Buffers for a block's first keys.
+    i64s: Vec<Option<i64>>,
+    f64s: Vec<Option<f64>>,
+    /// Buffer for pruning.
+    ranks: Vec<u128>,
+    /// Documents with an integer (or missing) first key, by its rank, before they become
+    /// candidates.
+    pending: Vec<(u128, DocId)>,
+    /// Documents ranked after this are dropped: `keep` documents rank at or before it.
+    bar_rank: Option<u128>,
 }
 
 impl Collector for TopCollector {
@@ -237,6 +323,11 @@ impl Collector for TopCollector {
             count: 0,
             cands: Vec::new(),
             bar: None,
+            i64s: Vec::new(),
+            f64s: Vec::new(),
+            ranks: Vec::new(),
+            pending: Vec::new(),
+            bar_rank: None,
         })
     }
 
@@ -257,6 +348,38 @@ impl Collector for TopCollector {
     }
 }
 
+impl TopSegment {
+    /// Offers a document whose first sort key is `first`.
+    fn offer(&mut self, doc: DocId, score: Score, first: Key) {
+        let mut cand = Cand {
+            first,
+            doc,
+            score,
+            rest: None,
+        };
+        if let Some(bar) = &self.bar {
+            let bar_first = bar.keys.first().unwrap_or(&Key::Missing);
+            match cmp_key(&cand.first, bar_first, first_descending(&self.specs)) {
+                Ordering::Greater => return,
+                Ordering::Less => {}
+                Ordering::Equal => {
+                    self.fill(&mut cand);
+                    if let (Some((keys, id)), Some(bar)) = (cand.rest.as_deref(), &self.bar)
+                        && compare_keys(&self.specs, keys, &bar.keys).then(id.cmp(&bar.id))
+                            != Ordering::Less
+                    {
+                        return;
+                    }
+                }
+            }
+        }
+        self.cands.push(cand);
+        if self.cands.len() >= 2 * self.keep.max(256) {
+            self.prune();
+        }
+    }
+}
+
 impl SegmentCollector for TopSegment {
     type Fruit = (usize, Vec<Entry>);
 
@@ -271,35 +394,59 @@ impl SegmentCollector for TopSegment {
             .sources
             .first()
             .map_or(Key::Missing, |s| read_key(s, doc, score));
-        let mut cand = Cand {
-            first,
-            doc,
-            score,
-            rest: None,
-        };
-        if let Some(bar) = &self.bar {
-            let bar_first = bar.keys.first().unwrap_or(&Key::Missing);
-            match cmp_key(&cand.first, bar_first, first_descending(&self.specs)) {
-                Ordering::Greater => return,
-                Ordering::Less => {}
-                Ordering::Equal => {
-                    self.fill(&mut cand);
-                    if let (Some((keys, id)), Some(bar)) = (&cand.rest, &self.bar)
-                        && compare_keys(&self.specs, keys, &bar.keys).then(id.cmp(&bar.id))
-                            != Ordering::Less
-                    {
-                        return;
+        self.offer(doc, score, first);
+    }
+
+    /// Without scores: the block's first sort keys are read together.
+    fn collect_block(&mut self, docs: &[DocId]) {
+        self.count += docs.len();
+        if self.keep == 0 {
+            return;
+        }
+        match self.sources.first() {
+            Some(Source::I64(col)) => {
+                let mut values = std::mem::take(&mut self.i64s);
+                values.clear();
+                values.resize(docs.len(), None);
+                col.first_vals(docs, &mut values);
+                let desc = first_descending(&self.specs);
+                for (doc, v) in docs.iter().zip(&values) {
+                    let rank = rank_of(&v.map_or(Key::Missing, Key::I), desc);
+                    // Worse than `keep` documents already seen: never on the page.
+                    if self.bar_rank.is_some_and(|bar| rank > bar) {
+                        continue;
+                    }
+                    self.pending.push((rank, *doc));
+                    if self.pending.len() >= 2 * self.keep.max(256) {
+                        self.compact();
                     }
                 }
+                self.i64s = values;
             }
-        }
-        self.cands.push(cand);
-        if self.cands.len() >= 2 * self.keep.max(256) {
-            self.prune();
+            Some(Source::F64(col)) => {
+                let mut values = std::mem::take(&mut self.f64s);
+                values.clear();
+                values.resize(docs.len(), None);
+                col.first_vals(docs, &mut values);
+                for (doc, v) in docs.iter().zip(&values) {
+                    self.offer(*doc, 0.0, v.map_or(Key::Missing, Key::F));
+                }
+                self.f64s = values;
+            }
+            _ => {
+                for doc in docs {
+                    let key = self
+                        .sources
+                        .first()
+                        .map_or(Key::Missing, |s| read_key(s, *doc, 0.0));
+                    self.offer(*doc, 0.0, key);
+                }
+            }
         }
     }
 
     fn harvest(mut self) -> (usize, Vec<Entry>) {
+        self.flush();
         self.prune();
         let mut cands = std::mem::take(&mut self.cands);
         for c in &mut cands {
@@ -308,7 +455,7 @@ impl SegmentCollector for TopSegment {
         let mut buf = String::new();
         let mut entries = Vec::with_capacity(cands.len());
         for c in cands {
-            let Some((mut keys, id)) = c.rest else {
+            let Some((mut keys, id)) = c.rest.map(|r| *r) else {
                 continue;
             };
             for (key, source) in keys.iter_mut().zip(&self.sources) {

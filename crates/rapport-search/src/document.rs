@@ -20,7 +20,8 @@ use tantivy::schema::{Field, OwnedValue};
 use tantivy::tokenizer::{PreTokenizedString, Token};
 
 use crate::schema::{
-    Fields, SEP, custom_key, digits, exact_term, norm, ordered_hex, slice_hash, tokens,
+    Fields, SEP, custom_key, digits, exact_term, exact_term_of_raw, list_position, norm,
+    ordered_hex, slice_hash, tokens,
 };
 
 /// Users by id, for owner / assignee names.
@@ -81,21 +82,26 @@ fn id_parts(id: Id) -> (u64, u64) {
 struct Doc<'a> {
     f: &'a Fields,
     doc: TantivyDocument,
-    /// Text for the `all` field.
-    all: Vec<String>,
     /// Whether this kind of document has an `all` field.
     keep_all: bool,
     custom_tokens: Vec<Token>,
     custom_sort: BTreeMap<String, OwnedValue>,
+    /// Scratch space for term text (one allocation per document, not per term).
+    buf: String,
+    /// `present` keys already added: schema-list fields as bits of their position, other
+    /// keys by name (a key is worth one term per document, however many values it has).
+    present_bits: u64,
+    present_other: Vec<String>,
 }
 
 impl<'a> Doc<'a> {
-    /// A document of `kind` in the block of `lead`. Lead documents carry the lead id as
-    /// fast fields (results read it).
-    fn new(f: &'a Fields, kind: &str, lead: Id) -> Doc<'a> {
+    /// A document of `kind` in the block of the lead whose id is `lead` (`lead_text` is
+    /// its text form, made once per lead). Lead documents carry the lead id as fast fields
+    /// (results read it).
+    fn new(f: &'a Fields, kind: &str, lead: Id, lead_text: &str) -> Doc<'a> {
         let mut doc = TantivyDocument::new();
         doc.add_text(f.kind, kind);
-        doc.add_text(f.lead_id, lead.to_string());
+        doc.add_text(f.lead_id, lead_text);
         if kind == "lead" {
             let (hi, lo) = id_parts(lead);
             doc.add_u64(f.lead_hi, hi);
@@ -104,10 +110,20 @@ impl<'a> Doc<'a> {
         Doc {
             f,
             doc,
-            all: Vec::new(),
             keep_all: child_text_fields(kind).is_none(),
             custom_tokens: Vec::new(),
             custom_sort: BTreeMap::new(),
+            buf: String::new(),
+            present_bits: 0,
+            present_other: Vec::new(),
+        }
+    }
+
+    /// Free text of the record (kept only by kinds that have an `all` field). Values are
+    /// added as they come: their order is the `all` field's position order.
+    fn all(&mut self, text: &str) {
+        if self.keep_all {
+            self.doc.add_text(self.f.all, text);
         }
     }
 
@@ -116,6 +132,12 @@ impl<'a> Doc<'a> {
     }
 
     fn present(&mut self, key: &str) {
+        match list_position(key).filter(|p| *p < 64) {
+            Some(p) if self.present_bits & (1 << p) != 0 => return,
+            Some(p) => self.present_bits |= 1 << p,
+            None if self.present_other.iter().any(|k| k == key) => return,
+            None => self.present_other.push(key.to_owned()),
+        }
         self.doc.add_text(self.f.present, key);
     }
 
@@ -130,10 +152,13 @@ impl<'a> Doc<'a> {
             return;
         }
         self.doc.add_text(self.field(field), value);
-        self.exact(field, &norm(value));
+        let mut buf = std::mem::take(&mut self.buf);
+        exact_term_of_raw(&mut buf, field, value);
+        self.doc.add_text(self.f.exact, &buf);
+        self.buf = buf;
         self.present(field);
-        if in_all && self.keep_all {
-            self.all.push(value.to_owned());
+        if in_all {
+            self.all(value);
         }
     }
 
@@ -159,13 +184,16 @@ impl<'a> Doc<'a> {
             self.exact(field, v);
         }
         self.present(field);
-        if in_all && self.keep_all {
-            self.all.push(joined);
+        if in_all {
+            self.all(&joined);
         }
     }
 
     fn label(&mut self, field: &str, label: &str) {
-        self.exact(field, &norm(label));
+        let mut buf = std::mem::take(&mut self.buf);
+        exact_term_of_raw(&mut buf, field, label);
+        self.doc.add_text(self.f.exact, &buf);
+        self.buf = buf;
         self.present(field);
     }
 
@@ -176,7 +204,16 @@ impl<'a> Doc<'a> {
     /// A user reference: id for `me`, name and email as words.
     fn user(&mut self, field: &str, user: Option<Id>, users: &Users) {
         let Some(id) = user else { return };
-        self.exact(&format!("{field}#id"), &id.to_string().to_lowercase());
+        // `{field}#id` = the lowercase id (ids are ASCII): what `exact_term` makes of it.
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        {
+            use std::fmt::Write as _;
+            let _ = write!(buf, "{field}#id{SEP}{id}");
+        }
+        buf.make_ascii_lowercase();
+        self.doc.add_text(self.f.exact, &buf);
+        self.buf = buf;
         self.present(field);
         if let Some(u) = users.get(&id) {
             self.doc.add_text(self.field(field), &u.name);
@@ -221,11 +258,12 @@ impl<'a> Doc<'a> {
                 other => other.to_string(),
             };
             let field = format!("custom.{key}");
+            let normalized = norm(&text);
             self.present(&field);
-            self.exact(&field, &norm(&text));
+            self.exact(&field, &normalized);
             let sort = match value.as_f64() {
                 Some(n) => OwnedValue::F64(n),
-                None => OwnedValue::Str(norm(&text)),
+                None => OwnedValue::Str(normalized),
             };
             self.custom_sort.insert(key.clone(), sort);
             if let Some(n) = value.as_f64() {
@@ -253,7 +291,7 @@ impl<'a> Doc<'a> {
                     position_length: 1,
                 });
             }
-            self.all.push(text);
+            self.all(&text);
         }
     }
 
@@ -272,12 +310,6 @@ impl<'a> Doc<'a> {
                 },
             );
         }
-        if self.keep_all {
-            let all = self.f.all;
-            for text in std::mem::take(&mut self.all) {
-                self.doc.add_text(all, text);
-            }
-        }
         self.doc
     }
 }
@@ -288,8 +320,10 @@ pub fn lead_docs(f: &Fields, row: &IndexRow, users: &Users) -> Vec<TantivyDocume
     let lead = &b.lead;
     let agg = &row.aggregates;
     let mut docs = Vec::with_capacity(1 + b.contacts.len() + b.activities.len());
-    let mut d = Doc::new(f, "lead", lead.id);
-    d.doc.add_u64(f.slice, slice_hash(&lead.id.to_string()));
+    let lead_text = lead.id.to_string();
+    let lt = lead_text.as_str();
+    let mut d = Doc::new(f, "lead", lead.id, lt);
+    d.doc.add_u64(f.slice, slice_hash(lt));
     d.doc.add_text(f.name_sort, norm(&lead.name));
     d.text("name", &lead.name, true);
     d.text("company", &lead.name, false);
@@ -330,26 +364,34 @@ pub fn lead_docs(f: &Fields, row: &IndexRow, users: &Users) -> Vec<TantivyDocume
         // Contact custom values are part of the lead's free text (not of `custom.X`).
         for v in c.custom.values() {
             if let Some(s) = v.as_str() {
-                d.all.push(s.to_owned());
+                d.all(s);
             } else if !v.is_null() {
-                d.all.push(v.to_string());
+                d.all(&v.to_string());
             }
         }
     }
     for a in &b.activities {
         match &a.kind {
             ActivityKind::Note(n) => {
-                d.all.extend(n.title.clone());
-                d.all.push(n.note.clone());
+                if let Some(t) = &n.title {
+                    d.all(t);
+                }
+                d.all(&n.note);
             }
-            ActivityKind::Call(c) => d.all.extend(c.note.clone()),
+            ActivityKind::Call(c) => {
+                if let Some(n) = &c.note {
+                    d.all(n);
+                }
+            }
             ActivityKind::Email(e) => {
-                d.all.push(e.subject.clone());
-                d.all.push(e.body_text.clone());
+                d.all(&e.subject);
+                d.all(&e.body_text);
             }
             ActivityKind::Meeting(m) => {
-                d.all.push(m.title.clone());
-                d.all.extend(m.note.clone());
+                d.all(&m.title);
+                if let Some(n) = &m.note {
+                    d.all(n);
+                }
             }
             _ => {}
         }
@@ -381,13 +423,13 @@ pub fn lead_docs(f: &Fields, row: &IndexRow, users: &Users) -> Vec<TantivyDocume
     d.opt_ts_text("last_activity", agg.last_activity.as_deref());
     docs.push(d.finish());
     for c in &b.contacts {
-        docs.push(contact_doc(f, c));
+        docs.push(contact_doc(f, c, lt));
     }
     for a in &b.activities {
-        docs.extend(activity_doc(f, a, users, &b.contacts));
+        docs.extend(activity_doc(f, a, users, &b.contacts, lt));
     }
     for t in &b.tasks {
-        let mut d = Doc::new(f, "task", t.lead_id);
+        let mut d = Doc::new(f, "task", t.lead_id, lt);
         d.text("text", &t.text, true);
         if let Some(due) = t.date {
             d.i64("due_day", day_number(due));
@@ -399,7 +441,7 @@ pub fn lead_docs(f: &Fields, row: &IndexRow, users: &Users) -> Vec<TantivyDocume
         docs.push(d.finish());
     }
     for o in &b.opportunities {
-        let mut d = Doc::new(f, "opportunity", o.lead_id);
+        let mut d = Doc::new(f, "opportunity", o.lead_id, lt);
         link_contact(&mut d, o.contact_id, &b.contacts);
         d.label("status", &o.status_label);
         d.label("status", status_type(o.status_type));
@@ -420,8 +462,8 @@ pub fn lead_docs(f: &Fields, row: &IndexRow, users: &Users) -> Vec<TantivyDocume
     docs
 }
 
-fn contact_doc(f: &Fields, c: &Contact) -> TantivyDocument {
-    let mut d = Doc::new(f, "contact", c.lead_id);
+fn contact_doc(f: &Fields, c: &Contact, lead_text: &str) -> TantivyDocument {
+    let mut d = Doc::new(f, "contact", c.lead_id, lead_text);
     d.text("name", &c.name, true);
     d.opt_text("title", c.title.as_deref(), true);
     for e in &c.emails {
@@ -450,6 +492,7 @@ fn activity_doc(
     a: &Activity,
     users: &Users,
     contacts: &[Contact],
+    lead_text: &str,
 ) -> Option<TantivyDocument> {
     let kind = match &a.kind {
         ActivityKind::Note(_) => "note",
@@ -458,7 +501,7 @@ fn activity_doc(
         ActivityKind::Meeting(_) => "meeting",
         ActivityKind::Link(_) | ActivityKind::StatusChange(_) => return None,
     };
-    let mut d = Doc::new(f, kind, a.lead_id);
+    let mut d = Doc::new(f, kind, a.lead_id, lead_text);
     link_contact(&mut d, a.contact_id, contacts);
     d.user("user", a.user_id, users);
     d.ts("created", &a.date_created);

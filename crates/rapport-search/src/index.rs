@@ -4,21 +4,21 @@
 //! caught up. Searching waits until the index reflects every committed write.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use rapport_core::Id;
 use rapport_query::{Diagnostic, parse_lenient};
 use rapport_store::Store;
 use serde::Serialize;
-use tantivy::{Index, IndexReader, ReloadPolicy, TantivyError};
+use tantivy::{Index, IndexReader, ReloadPolicy, TantivyError, Warmer};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 use crate::collect::{Key, TopCollector};
 use crate::indexer::{Cmd, HEAP, Indexer, Payload, Progress, ReindexReport, Shared};
 use crate::plan::{Context, Plan, SortSource, plan_text};
-use crate::query::Builder;
+use crate::query::{Builder, SegmentCache};
 use crate::schema::{Fields, SCHEMA_VERSION, TOKENIZER, analyzer};
 use crate::time::Clock;
 use crate::{Error, Result};
@@ -42,7 +42,8 @@ pub struct Hits {
     /// The sort keys as written (`relevance`, `-updated`, …).
     pub sort: Vec<String>,
     /// True when the index could not be brought up to date in time (another process owns
-    /// it and has not caught up): the results may miss the newest writes.
+    /// it and has not caught up, or a bulk import is running): the results may miss the
+    /// newest writes.
     pub stale: bool,
 }
 
@@ -71,6 +72,8 @@ struct Inner {
     index: Index,
     reader: IndexReader,
     fields: Fields,
+    /// Per-segment document lists the queries reuse; the reader's warmer.
+    cache: Arc<SegmentCache>,
     shared: Arc<Shared>,
     seq: watch::Receiver<i64>,
     commands: Option<mpsc::UnboundedSender<Cmd>>,
@@ -132,9 +135,12 @@ impl SearchIndex {
             }
         };
         index.tokenizers().register(TOKENIZER, analyzer());
+        let cache = Arc::new(SegmentCache::new(&fields));
+        let warmer: Weak<dyn Warmer> = Arc::downgrade(&cache) as Weak<dyn Warmer>;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
+            .warmers(vec![warmer])
             .try_into()?;
         let writer = match index.writer_with_num_threads(crate::indexer::THREADS, HEAP) {
             Ok(w) => Some(w),
@@ -146,6 +152,7 @@ impl SearchIndex {
             seq: seq_tx,
             nudge: Notify::new(),
             building: AtomicBool::new(fresh && writer.is_some()),
+            bulk: AtomicBool::new(false),
             error: std::sync::Mutex::new(None),
         });
         let (commands, task) = match writer {
@@ -160,6 +167,9 @@ impl SearchIndex {
                     node,
                     seq,
                     needs_rebuild: fresh,
+                    added: Default::default(),
+                    uncommitted: 0,
+                    in_bulk: false,
                 };
                 (Some(tx), Some(tokio::spawn(indexer.run(rx))))
             }
@@ -172,6 +182,7 @@ impl SearchIndex {
                 index,
                 reader,
                 fields,
+                cache,
                 shared,
                 seq: seq_rx,
                 commands,
@@ -183,6 +194,15 @@ impl SearchIndex {
     /// Tells the indexer the store changed (call after every local write).
     pub fn nudge(&self) {
         self.inner.shared.nudge.notify_one();
+    }
+
+    /// Bulk mode, for large imports: the indexer keeps following the outbox but with a
+    /// larger writer, no merging and no commit per batch, so new documents become
+    /// searchable when bulk mode is turned off (then it commits at once). Turn it off
+    /// before waiting with [`SearchIndex::wait_fresh`].
+    pub fn set_bulk(&self, on: bool) {
+        self.inner.shared.bulk.store(on, Ordering::SeqCst);
+        self.nudge();
     }
 
     pub fn dir(&self) -> &Path {
@@ -292,7 +312,13 @@ impl SearchIndex {
 
     /// Runs a planned query.
     pub async fn run(&self, plan: &Plan, offset: usize, limit: usize) -> Result<Hits> {
-        let fresh = self.wait_fresh(FRESH_TIMEOUT).await?;
+        // In bulk mode the index is behind until the import ends: answer at once from what
+        // is committed (marked stale) instead of waiting for it.
+        let timeout = match self.inner.shared.bulk.load(Ordering::SeqCst) {
+            true => Duration::ZERO,
+            false => FRESH_TIMEOUT,
+        };
+        let fresh = self.wait_fresh(timeout).await?;
         let mut hits = self.run_now(plan, offset, limit)?;
         hits.stale = !fresh;
         Ok(hits)
@@ -303,6 +329,7 @@ impl SearchIndex {
         let searcher = self.inner.reader.searcher();
         let builder = Builder {
             f: &self.inner.fields,
+            cache: &self.inner.cache,
         };
         let query = builder.root("lead", &plan.node)?;
         let collector = TopCollector {

@@ -7,7 +7,15 @@
 //! A lead's documents always go to the writer as one operation group (lead first), so they
 //! land contiguously in one segment: sub-queries rely on it (see `query`). A rebuild runs
 //! with a larger writer heap and no merging, so it writes a few large segments once.
+//!
+//! Bulk mode (turned on by a large import, see [`Shared::bulk`]) follows the outbox the same
+//! way but with the rebuild's kind of writer and one commit at the end instead of one per
+//! batch: per-batch commits made many small segments that were then merged over and over.
+//! In every mode a lead's old documents are deleted only when it may have some (it is in
+//! the committed index or was added since the last commit): a delete costs a term lookup
+//! in every segment at commit time, and an import's leads are mostly new.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -39,6 +47,10 @@ pub const HEAP: usize = 96 << 20;
 const REBUILD_HEAP: usize = 1 << 30;
 /// Leads per operation group sent to the writer during a rebuild.
 const GROUP: usize = 64;
+/// The writer's heap in bulk mode (all threads).
+const BULK_HEAP: usize = 256 << 20;
+/// In bulk mode, commit anyway after this many outbox entries (bounds what a crash redoes).
+const BULK_COMMIT_EVERY: i64 = 2_000_000;
 
 /// What a commit records: the schema version, the store it indexes and the last outbox
 /// sequence number it reflects.
@@ -74,6 +86,9 @@ pub struct Shared {
     pub seq: watch::Sender<i64>,
     pub nudge: Notify,
     pub building: AtomicBool,
+    /// Set while a large import runs: see the module docs. Cleared by the importer, after
+    /// which the indexer commits and goes back to its usual writer.
+    pub bulk: AtomicBool,
     pub error: std::sync::Mutex<Option<String>>,
 }
 
@@ -87,6 +102,13 @@ pub struct Indexer {
     pub seq: i64,
     /// Rebuild before anything else (a new, damaged or incompatible index).
     pub needs_rebuild: bool,
+    /// Leads added to the writer since the last commit (the committed searcher can't see
+    /// them, and they must be deleted before being added again).
+    pub added: HashSet<Id>,
+    /// Outbox entries in the writer but not committed (bulk mode), and whether the writer
+    /// is the bulk one.
+    pub uncommitted: i64,
+    pub in_bulk: bool,
 }
 
 impl Indexer {
@@ -138,17 +160,28 @@ impl Indexer {
             .collect())
     }
 
-    /// Replays the outbox after the indexed `seq`.
+    /// Replays the outbox after the indexed `seq`. With the bulk writer, batches are
+    /// committed only every `BULK_COMMIT_EVERY` entries and once bulk mode has ended and the
+    /// backlog is replayed (an import usually ends well before its indexer: the rest of the
+    /// backlog is replayed the bulk way too, not as a commit per batch).
     pub async fn catch_up(&mut self) -> Result<()> {
-        let last = self.store.last_seq().await?;
-        if last <= self.seq {
-            return Ok(());
+        let bulk = self.shared.bulk.load(Ordering::SeqCst);
+        if bulk && !self.in_bulk {
+            // Nothing is uncommitted here: every catch-up outside bulk mode commits.
+            self.swap_writer(BULK_HEAP, false).await?;
+            self.in_bulk = true;
         }
-        if last - self.seq > REBUILD_BACKLOG {
+        let defer = self.in_bulk;
+        let last = self.store.last_seq().await?;
+        if last > self.seq && last - self.seq > REBUILD_BACKLOG && self.uncommitted == 0 {
             self.rebuild(None, Arc::new(AtomicBool::new(false))).await?;
             return Ok(());
         }
-        let users = self.users().await?;
+        let users = if last > self.seq {
+            self.users().await?
+        } else {
+            Users::default()
+        };
         while self.seq < last {
             let touched = self.store.touched_since(self.seq, BATCH).await?;
             if touched.entries == 0 {
@@ -158,9 +191,27 @@ impl Indexer {
                 let rows = self.store.index_rows(chunk).await?;
                 self.replace(chunk, &rows, &users)?;
             }
-            self.commit(touched.last_seq).await?;
+            self.uncommitted += touched.last_seq - self.seq;
+            self.seq = touched.last_seq;
+            if !defer || self.uncommitted >= BULK_COMMIT_EVERY {
+                self.commit(touched.last_seq).await?;
+            }
+        }
+        if !bulk {
+            if self.uncommitted > 0 {
+                self.commit(self.seq).await?;
+            }
+            if self.in_bulk {
+                self.swap_writer(HEAP, true).await?;
+                self.in_bulk = false;
+            }
         }
         Ok(())
+    }
+
+    /// Whether the committed index may hold documents of `id`.
+    fn maybe_indexed(&self, searcher: &tantivy::Searcher, id: &str) -> Result<bool> {
+        Ok(searcher.doc_freq(&Term::from_field_text(self.fields.lead_id, id))? > 0)
     }
 
     fn writer(&self) -> Result<&IndexWriter> {
@@ -169,12 +220,19 @@ impl Indexer {
             .ok_or_else(|| Error::Busy("the index writer is gone".into()))
     }
 
-    /// Deletes the documents of `ids` and adds those of `rows` (the ids still alive).
-    fn replace(&self, ids: &[Id], rows: &[IndexRow], users: &Users) -> Result<()> {
-        let writer = self.writer()?;
+    /// Deletes the documents of `ids` (those that may have some) and adds those of `rows`
+    /// (the ids still alive).
+    fn replace(&mut self, ids: &[Id], rows: &[IndexRow], users: &Users) -> Result<()> {
+        let searcher = self.reader.searcher();
         for id in ids {
-            writer.delete_term(Term::from_field_text(self.fields.lead_id, &id.to_string()));
+            let text = id.to_string();
+            if self.added.contains(id) || self.maybe_indexed(&searcher, &text)? {
+                self.writer()?
+                    .delete_term(Term::from_field_text(self.fields.lead_id, &text));
+            }
         }
+        self.added.extend(rows.iter().map(|r| r.bundle.lead.id));
+        let writer = self.writer()?;
         for row in rows {
             let ops = lead_docs(&self.fields, row, users)
                 .into_iter()
@@ -229,6 +287,8 @@ impl Indexer {
         result?;
         self.reader.reload()?;
         self.seq = seq;
+        self.added.clear();
+        self.uncommitted = 0;
         self.shared.seq.send_replace(seq);
         Ok(())
     }
@@ -240,7 +300,12 @@ impl Indexer {
         progress: Option<Progress>,
         cancel: Arc<AtomicBool>,
     ) -> Result<ReindexReport> {
+        if self.uncommitted > 0 {
+            // Bulk-mode work the swap would drop (a cancelled rebuild rolls back to it).
+            self.commit(self.seq).await?;
+        }
         self.shared.building.store(true, Ordering::SeqCst);
+        self.in_bulk = false;
         let result = match self.swap_writer(REBUILD_HEAP, false).await {
             Ok(()) => self.rebuild_inner(progress, cancel).await,
             Err(e) => Err(e),

@@ -20,7 +20,7 @@
 //!   id) from fast fields.
 
 mod collect;
-mod document;
+pub mod document;
 mod index;
 mod indexer;
 mod plan;

@@ -156,8 +156,13 @@ impl Fields {
         }
     }
 
-    /// A field by name; the names come from the constant lists above.
+    /// A field by name; the names come from the constant lists above. The text, i64 and f64
+    /// fields are added first and in list order, so their ids are their list positions
+    /// (a test checks this against the schema); other names go through the schema's map.
     pub fn get(&self, name: &str) -> Field {
+        if let Some(id) = list_position(name) {
+            return Field::from_field_id(id);
+        }
         self.schema
             .get_field(name)
             .unwrap_or_else(|_| panic!("schema has no field `{name}`"))
@@ -168,6 +173,65 @@ impl Default for Fields {
     fn default() -> Self {
         Fields::new()
     }
+}
+
+/// The position of `name` in `TEXT_FIELDS` ++ `I64_FIELDS` ++ `F64_FIELDS`: a `match` the
+/// compiler turns into a few comparisons, where the schema's map hashes the name (document
+/// building looks fields up by name tens of times per document). The
+/// `list_positions_are_the_schema_ids` test keeps it in step with the lists.
+pub fn list_position(name: &str) -> Option<u32> {
+    Some(match name {
+        "all" => 0,
+        "name" => 1,
+        "company" => 2,
+        "description" => 3,
+        "url" => 4,
+        "city" => 5,
+        "state" => 6,
+        "zip" => 7,
+        "country" => 8,
+        "location" => 9,
+        "contact" => 10,
+        "title" => 11,
+        "email" => 12,
+        "phone" => 13,
+        "owner" => 14,
+        "opp_user" => 15,
+        "note" => 16,
+        "subject" => 17,
+        "body" => 18,
+        "from" => 19,
+        "to" => 20,
+        "user" => 21,
+        "text" => 22,
+        "remote_phone" => 23,
+        "local_phone" => 24,
+        "custom" => 25,
+        "n_contacts" => 26,
+        "n_calls" => 27,
+        "n_emails" => 28,
+        "n_notes" => 29,
+        "n_tasks" => 30,
+        "n_opportunities" => 31,
+        "n_addresses" => 32,
+        "n_activities" => 33,
+        "created" => 34,
+        "updated" => 35,
+        "last_called" => 36,
+        "last_emailed" => 37,
+        "email_opened" => 38,
+        "last_activity" => 39,
+        "date" => 40,
+        "end" => 41,
+        "opened" => 42,
+        "due_day" => 43,
+        "close_day" => 44,
+        "duration" => 45,
+        "value" => 46,
+        "confidence" => 47,
+        "opp_value" => 48,
+        _ => return None,
+    })
 }
 
 /// The analyzer for every text field: split on non-alphanumerics, lower-case, fold accents.
@@ -197,7 +261,29 @@ pub fn tokens(text: &str) -> Vec<String> {
 
 /// The normalized whole value for exact comparisons: its tokens joined by one space.
 pub fn norm(text: &str) -> String {
-    tokens(text).join(" ")
+    let mut out = String::new();
+    norm_into(text, &mut out);
+    out
+}
+
+/// Appends the normalized value of `text` to `out` (what [`norm`] returns), without a
+/// string per token.
+pub fn norm_into(text: &str, out: &mut String) {
+    thread_local! {
+        static ANALYZER: std::cell::RefCell<TextAnalyzer> = std::cell::RefCell::new(analyzer());
+    }
+    ANALYZER.with(|a| {
+        let mut a = a.borrow_mut();
+        let mut stream = a.token_stream(text);
+        let mut first = true;
+        while stream.advance() {
+            if !first {
+                out.push(' ');
+            }
+            first = false;
+            out.push_str(&stream.token().text);
+        }
+    });
 }
 
 /// The key a custom field is indexed under (its normalized name).
@@ -213,16 +299,42 @@ const EXACT_MAX: usize = 96;
 /// the planner's `field = "…"` terms go through here. A hashed value starts with `#`, which
 /// normalized text never contains.
 pub fn exact_term(key: &str, value: &str) -> String {
-    if value.len() <= EXACT_MAX {
-        return format!("{key}{SEP}{value}");
+    let mut out = String::with_capacity(key.len() + 1 + value.len().min(EXACT_MAX + 40));
+    out.push_str(key);
+    out.push(SEP);
+    let at = out.len();
+    out.push_str(value);
+    hash_long_tail(&mut out, at);
+    out
+}
+
+/// Sets `out` to the `exact` term of `key` = the normalized value of `raw` (the same text
+/// as `exact_term(key, &norm(raw))`), reusing `out`'s allocation.
+pub fn exact_term_of_raw(out: &mut String, key: &str, raw: &str) {
+    out.clear();
+    out.push_str(key);
+    out.push(SEP);
+    let at = out.len();
+    norm_into(raw, out);
+    hash_long_tail(out, at);
+}
+
+/// Replaces the value that starts at byte `at` of `out` by its hash when it is longer than
+/// `EXACT_MAX`.
+fn hash_long_tail(out: &mut String, at: usize) {
+    use std::fmt::Write as _;
+    let len = out.len() - at;
+    if len <= EXACT_MAX {
+        return;
     }
     let mut a: u64 = 0xcbf2_9ce4_8422_2325;
     let mut b: u64 = 0x8422_2325_cbf2_9ce4;
-    for byte in value.bytes() {
+    for byte in out[at..].bytes() {
         a = (a ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
         b = (b ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3 | 0x1_0000_0000_0000);
     }
-    format!("{key}{SEP}#{a:016x}{b:016x}{:x}", value.len())
+    out.truncate(at);
+    let _ = write!(out, "#{a:016x}{b:016x}{len:x}");
 }
 
 /// Just the digits of a phone number or phone query.
@@ -272,6 +384,28 @@ mod tests {
             ["cafe", "munchen", "menlo", "park"]
         );
         assert_eq!(norm("  Bad_Fit "), "bad fit");
+    }
+
+    #[test]
+    fn list_positions_are_the_schema_ids() {
+        let f = Fields::new();
+        for name in TEXT_FIELDS.iter().chain(I64_FIELDS).chain(F64_FIELDS) {
+            assert_eq!(Some(f.get(name)), f.schema.get_field(name).ok(), "{name}");
+        }
+        assert_eq!(f.get("exact"), f.exact);
+        assert_eq!(f.get("kind"), f.kind);
+    }
+
+    #[test]
+    fn exact_terms_from_raw_text_match_the_planner_s() {
+        let long = "Word ".repeat(40) + "Café";
+        let mut buf = String::from("left over");
+        for raw in ["  Bad_Fit ", "", "a", long.as_str()] {
+            exact_term_of_raw(&mut buf, "body", raw);
+            assert_eq!(buf, exact_term("body", &norm(raw)), "{raw:?}");
+        }
+        assert!(exact_term("body", &norm(&long)).contains('#'));
+        assert_eq!(norm("  Bad_Fit  x"), "bad fit x");
     }
 
     #[test]

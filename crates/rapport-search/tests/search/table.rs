@@ -389,6 +389,77 @@ async fn writes_become_searchable_quickly_and_deletes_disappear() {
 }
 
 #[tokio::test]
+async fn bulk_mode_commits_once_at_the_end_without_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = leads();
+    let acme = all
+        .iter()
+        .find(|b| b.lead.name == "Acme Online")
+        .unwrap()
+        .lead
+        .clone();
+    let store = store(&dir, &[], &[], all).await;
+    let index = index(&store).await;
+    index.set_bulk(true);
+    let settle = || tokio::time::sleep(std::time::Duration::from_millis(400));
+
+    // A new lead, then (in a later batch, before any commit) the same lead renamed with a
+    // contact, and a committed lead deleted.
+    let mut yak = lead(60, "Yak Farms");
+    store.write_bundles(vec![yak.clone()]).await.unwrap();
+    index.nudge();
+    settle().await;
+    let started = std::time::Instant::now();
+    let hits = index.search("yak", clock(), 0, 10).await.unwrap();
+    assert_eq!(hits.total, 0, "bulk mode commits only at the end");
+    assert!(hits.stale, "and says the results are behind");
+    assert!(started.elapsed().as_millis() < 1000, "without waiting");
+    yak.lead.name = "Yak Ranch".into();
+    yak.contacts.push(contact(&yak, 60, "Yolanda Quill"));
+    store.write_bundles(vec![yak.clone()]).await.unwrap();
+    let mut w = store.begin_write().await.unwrap();
+    w.apply(rapport_core::ops::delete_lead(&acme))
+        .await
+        .unwrap();
+    w.commit().await.unwrap();
+    index.nudge();
+    settle().await;
+    let hits = index.search("acme", clock(), 0, 10).await.unwrap();
+    assert_eq!(hits.rows.len(), 1, "still the last commit: Acme Online");
+    assert_eq!(hits.rows[0].id, acme.id);
+
+    index.set_bulk(false);
+    assert!(
+        index
+            .wait_fresh(std::time::Duration::from_secs(10))
+            .await
+            .unwrap()
+    );
+    assert_eq!(names(&index, &store, "yak").await.unwrap(), ["Yak Ranch"]);
+    assert_eq!(
+        names(&index, &store, "yolanda").await.unwrap(),
+        ["Yak Ranch"]
+    );
+    assert_eq!(
+        names(&index, &store, "acme").await.unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(index.indexed_seq(), store.last_seq().await.unwrap());
+
+    // Back to per-batch commits: an edit is searchable without any bulk switch.
+    yak.lead.name = "Yak Lodge".into();
+    store.write_bundles(vec![yak]).await.unwrap();
+    index.nudge();
+    assert!(
+        index
+            .wait_fresh(std::time::Duration::from_secs(5))
+            .await
+            .unwrap()
+    );
+    assert_eq!(names(&index, &store, "yak").await.unwrap(), ["Yak Lodge"]);
+}
+
+#[tokio::test]
 async fn bench_runs_and_its_sql_is_valid() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(&dir, FIELDS, &[], leads()).await;
