@@ -11,6 +11,11 @@ mod search;
 use rapport_app::App;
 use tauri::{Emitter, Manager};
 
+/// mimalloc, as in the CLI: the in-process indexer and CSV import allocate on one thread
+/// and free on another, which glibc's allocator handles slowly.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let path = std::env::var_os("RAPPORT_DB")
         .map(std::path::PathBuf::from)

@@ -1,6 +1,7 @@
 //! A quick measuring loop for development: opens an existing store's index (building it if
 //! needed), optionally rebuilds it, and times the bench queries without the SQL baseline.
-//! `cargo run --release -p rapport-search --example searchperf -- DB [--rebuild] [--runs N]`
+//! `cargo run --release -p rapport-search --example searchperf -- DB [--rebuild] [--runs N]`;
+//! `--docs-only` times just turning the store's leads into documents (thread CPU time).
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -8,6 +9,9 @@ use std::time::{Duration, Instant};
 
 use rapport_search::{Clock, SearchIndex, jiff};
 use rapport_store::Store;
+
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -23,6 +27,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|n| n.parse().ok())
         .unwrap_or(30);
     let store = Store::open(db).await?;
+    if args.iter().any(|a| a == "--docs-only") {
+        return docs_only(&store).await;
+    }
     let t = Instant::now();
     let index = SearchIndex::open(store).await?;
     index.wait_fresh(Duration::from_secs(3600)).await?;
@@ -47,7 +54,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for query in rapport_search::bench::queries() {
         let plan = rapport_search::plan_text(query, &ctx).map_err(|d| d.message)?;
         let mut times = Vec::new();
-        let mut hits = 0;
+        let mut hits = index.run_now(&plan, 0, 50)?.total; // warm-up, untimed
         for _ in 0..runs {
             let t = Instant::now();
             hits = index.run_now(&plan, 0, 50)?.total;
@@ -60,6 +67,80 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             at(0.5),
             at(0.99),
             hits
+        );
+    }
+    Ok(())
+}
+
+/// CPU time of the calling thread (the first field of its schedstat, in ns).
+fn thread_cpu() -> Duration {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    let ns = text
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    Duration::from_nanos(ns)
+}
+
+/// Reads every lead, then times building their documents three times on this thread.
+async fn docs_only(store: &Store) -> Result<(), Box<dyn std::error::Error>> {
+    let users: rapport_search::document::Users = store
+        .users()
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    let mut pages = Vec::new();
+    let mut after = None;
+    let t = Instant::now();
+    loop {
+        let rows = store.index_page(after, 2000).await?;
+        let Some(last) = rows.last() else { break };
+        after = Some(last.bundle.lead.id);
+        pages.push(rows);
+    }
+    eprintln!(
+        "read {} pages in {:.2} s",
+        pages.len(),
+        t.elapsed().as_secs_f64()
+    );
+    let fields = rapport_search::schema::Fields::new();
+    if std::env::var_os("COUNT_TOKENS").is_some() {
+        use tantivy::schema::document::{Document, Value};
+        let mut per: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+        for page in &pages {
+            for row in page {
+                for doc in rapport_search::document::lead_docs(&fields, row, &users) {
+                    for (field, value) in doc.iter_fields_and_values() {
+                        let name = fields.schema.get_field_name(field).to_owned();
+                        let e = per.entry(name).or_default();
+                        e.0 += 1;
+                        if let Some(t) = value.as_str() {
+                            e.1 += rapport_search::schema::tokens(t).len() as u64;
+                        }
+                    }
+                }
+            }
+        }
+        for (k, (v, t)) in per {
+            println!("{k:>16} values {v:>9} tokens {t:>10}");
+        }
+        return Ok(());
+    }
+    for _ in 0..3 {
+        let cpu = thread_cpu();
+        let mut n = 0usize;
+        for page in &pages {
+            for row in page {
+                n += rapport_search::document::lead_docs(&fields, row, &users).len();
+            }
+        }
+        let spent = thread_cpu() - cpu;
+        println!(
+            "{n} documents: {:.2} CPU-s ({:.2} µs/doc)",
+            spent.as_secs_f64(),
+            spent.as_secs_f64() * 1e6 / n as f64
         );
     }
     Ok(())
