@@ -5,17 +5,21 @@
 //! Design, in brief:
 //! - **Documents** (`document`): one per lead — its text fields, labels, user ids, the
 //!   store's aggregates as fast fields — plus one *child document* per contact, call, email,
-//!   note, meeting, task and opportunity, told apart by `kind` and carrying the lead id (and
-//!   the linked contact id). Deleting by the `lead_id` term removes a lead and its children.
-//! - **Sub-queries** (`query`): tantivy has no block join, so `call(…)` runs first over call
-//!   documents; the lead ids it collects restrict the lead query through a fast-field
-//!   predicate. Nested ones (`contact(email(…))`) collect contact ids instead.
+//!   note, meeting, task and opportunity, told apart by `kind`. A lead's documents are one
+//!   contiguous block, lead first; activities linked to a contact carry the contact's
+//!   position in the block (`contact_pos`). Deleting by the `lead_id` term removes a lead
+//!   and its children.
+//! - **Sub-queries** (`query`): a block join. `call(…)` matches call documents and maps each
+//!   to the lead document before it; `contact(email(…))` maps emails to their contact through
+//!   `contact_pos`. A per-segment cache (the reader's warmer) keeps each kind's documents,
+//!   the lead bits and custom values, so filters and joins read lists, not postings.
 //! - **Planner** (`plan`, `plan_custom`, `time`): AST → [`Plan`] (typed, dates resolved
 //!   against a fixed "now" and time zone, Smart Views inlined, errors as diagnostics with
 //!   spans) → tantivy query. Relative dates compare ages; absolute dates are intervals.
 //! - **Indexer** (`indexer`): one task owns the `IndexWriter`, replays the outbox after the
-//!   `seq` stored in the commit payload, and rebuilds from SQLite when asked or when the
-//!   index is missing, damaged or incompatible ([`SearchIndex::open`]).
+//!   `seq` stored in the commit payload (in bulk mode, for large imports, with one commit at
+//!   the end), and rebuilds from SQLite when asked or when the index is missing, damaged or
+//!   incompatible ([`SearchIndex::open`]).
 //! - **Results** (`collect`): counted, sorted by several keys (missing values last, ties by
 //!   id) from fast fields.
 
