@@ -46,6 +46,27 @@ const RS: char = '\u{1e}';
 /// million records was most of a rebuild's read time.
 const CONCAT: &str = "group_concat(data, char(30) ORDER BY lead_id, id)";
 
+// Reads of leads by id say `+deleted`: otherwise SQLite answers them by walking the
+// `(deleted, date_updated, id)` index over every live lead (and sorting), which made each
+// call cost the whole table — quadratic in imports and rebuilds. `tests::lead_reads_by_id_
+// use_the_primary_key` checks the plans of every such query.
+
+/// Leads of an id list (JSON array), in id order, with their aggregates.
+pub(crate) fn leads_by_ids_sql() -> String {
+    format!(
+        "SELECT {LEAD_COLUMNS} FROM leads WHERE +deleted = 0 AND id IN (SELECT value FROM json_each(?)) ORDER BY id"
+    )
+}
+
+/// A page of leads after an id, in id order, with their aggregates.
+pub(crate) fn leads_page_sql() -> String {
+    format!("SELECT {LEAD_COLUMNS} FROM leads WHERE +deleted = 0 AND id > ? ORDER BY id LIMIT ?")
+}
+
+/// Lead-list rows of an id list (JSON array).
+pub(crate) const SUMMARIES_SQL: &str = "SELECT id, name, status_label, primary_contact, city, n_contacts AS contacts, last_activity, date_updated
+     FROM leads WHERE +deleted = 0 AND id IN (SELECT value FROM json_each(?))";
+
 impl Store {
     /// Leads touched by outbox entries after `seq` (at most `limit` entries), oldest first.
     pub async fn touched_since(&self, seq: i64, limit: i64) -> Result<Touched> {
@@ -90,10 +111,10 @@ impl Store {
         let keys: Vec<String> = ids.iter().map(Id::to_string).collect();
         let keys = serde_json::to_string(&keys).unwrap_or_else(|_| "[]".into());
         let mut tx = self.pool.begin().await?;
-        let sql = format!(
-            "SELECT {LEAD_COLUMNS} FROM leads WHERE +deleted = 0 AND id IN (SELECT value FROM json_each(?)) ORDER BY id"
-        );
-        let leads = sqlx::query(&sql).bind(&keys).fetch_all(&mut *tx).await?;
+        let leads = sqlx::query(&leads_by_ids_sql())
+            .bind(&keys)
+            .fetch_all(&mut *tx)
+            .await?;
         let mut out = lead_rows(leads)?;
         for table in CHILD_TABLES {
             let sql = format!(
@@ -120,13 +141,7 @@ impl Store {
             .execute(&mut *conn)
             .await?;
         let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
-        // `+deleted`: a walk of the primary key from `after`. Otherwise SQLite picks the
-        // `(deleted, date_updated, id)` index, reads every lead and sorts them on every page
-        // (quadratic: at 1M leads a rebuild read the file several times over).
-        let sql = format!(
-            "SELECT {LEAD_COLUMNS} FROM leads WHERE +deleted = 0 AND id > ? ORDER BY id LIMIT ?"
-        );
-        let leads = sqlx::query(&sql)
+        let leads = sqlx::query(&leads_page_sql())
             .bind(&after)
             .bind(limit)
             .fetch_all(&mut *tx)
@@ -161,13 +176,10 @@ impl Store {
         }
         let keys: Vec<String> = ids.iter().map(Id::to_string).collect();
         let json = serde_json::to_string(&keys).unwrap_or_else(|_| "[]".into());
-        let rows = sqlx::query_as::<_, LeadSummary>(
-            "SELECT id, name, status_label, primary_contact, city, n_contacts AS contacts, last_activity, date_updated
-             FROM leads WHERE +deleted = 0 AND id IN (SELECT value FROM json_each(?))",
-        )
-        .bind(json)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query_as::<_, LeadSummary>(SUMMARIES_SQL)
+            .bind(json)
+            .fetch_all(&self.pool)
+            .await?;
         let mut by_id: HashMap<String, LeadSummary> =
             rows.into_iter().map(|r| (r.id.clone(), r)).collect();
         Ok(keys.iter().filter_map(|k| by_id.remove(k)).collect())

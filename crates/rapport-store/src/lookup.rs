@@ -60,17 +60,22 @@ fn split(list: Option<String>) -> Vec<String> {
     .unwrap_or_default()
 }
 
+/// Live leads after an id, in id order: id, name, url (`+deleted`: see `feed`).
+pub(crate) const LEAD_KEYS_SQL: &str = "SELECT id, name, json_extract(data, '$.url') FROM leads
+     WHERE +deleted = 0 AND id > ? ORDER BY id LIMIT ?";
+
+/// Live leads of an id list (JSON array) (`+deleted`: see `feed`).
+pub(crate) const MERGE_LEADS_SQL: &str =
+    "SELECT data FROM leads WHERE +deleted = 0 AND id IN (SELECT value FROM json_each(?))";
+
 impl Store {
     /// Live leads with id > `after`, in id order: id, name and url.
     pub async fn lead_keys(&self, after: Option<Id>, limit: i64) -> Result<Vec<LeadKey>> {
-        let rows = sqlx::query(
-            "SELECT id, name, json_extract(data, '$.url') FROM leads
-             WHERE +deleted = 0 AND id > ? ORDER BY id LIMIT ?",
-        )
-        .bind(after.map(|a| a.to_string()).unwrap_or_default())
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(LEAD_KEYS_SQL)
+            .bind(after.map(|a| a.to_string()).unwrap_or_default())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(LeadKey {
@@ -211,12 +216,10 @@ impl Writer {
     pub async fn merge_targets(&mut self, ids: &[Id]) -> Result<HashMap<Id, MergeTarget>> {
         let list = serde_json::to_string(&ids.iter().map(|i| i.to_string()).collect::<Vec<_>>())
             .unwrap_or_else(|_| "[]".into());
-        let leads: Vec<String> = sqlx::query_scalar(
-            "SELECT data FROM leads WHERE +deleted = 0 AND id IN (SELECT value FROM json_each(?))",
-        )
-        .bind(&list)
-        .fetch_all(&mut *self.tx)
-        .await?;
+        let leads: Vec<String> = sqlx::query_scalar(MERGE_LEADS_SQL)
+            .bind(&list)
+            .fetch_all(&mut *self.tx)
+            .await?;
         let mut out = HashMap::with_capacity(leads.len());
         for d in &leads {
             let lead: Lead = decode(d)?;

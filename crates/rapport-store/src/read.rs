@@ -96,6 +96,10 @@ fn split_page(mut items: Vec<Activity>, limit: i64) -> (Vec<Activity>, Option<Id
     (items, cursor)
 }
 
+/// Live leads after an id, in id order (`+deleted`: see `feed`).
+pub(crate) const BUNDLES_SQL: &str =
+    "SELECT data FROM leads WHERE +deleted = 0 AND id > ? ORDER BY id LIMIT ?";
+
 impl Store {
     /// The lead page in one read transaction (a consistent snapshot).
     pub async fn lead_page(&self, id: Id) -> Result<LeadPage> {
@@ -307,13 +311,11 @@ impl Store {
     pub async fn bundles(&self, after: Option<Id>, limit: i64) -> Result<Vec<LeadBundle>> {
         let after = after.map(|a| a.to_string()).unwrap_or_default();
         let mut tx = self.pool.begin().await?;
-        let leads: Vec<String> = sqlx::query_scalar(
-            "SELECT data FROM leads WHERE +deleted = 0 AND id > ? ORDER BY id LIMIT ?",
-        )
-        .bind(&after)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
+        let leads: Vec<String> = sqlx::query_scalar(BUNDLES_SQL)
+            .bind(&after)
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await?;
         let leads: Vec<Lead> = decode_all(&leads)?;
         let (Some(first), Some(last)) = (leads.first(), leads.last()) else {
             return Ok(vec![]);

@@ -624,3 +624,39 @@ async fn updates_refresh_the_aggregates_they_can_change_and_only_those() {
     .await;
     assert_eq!(summary(&s).await.primary_contact.as_deref(), Some("Anne"));
 }
+
+#[tokio::test]
+async fn lead_reads_by_id_use_the_primary_key() {
+    let (_dir, s) = store().await;
+    new_lead(&s, "Acme").await;
+    let by_list = ["[\"x\"]"];
+    let after = ["", "10"];
+    let cases: Vec<(String, &[&str])> = vec![
+        (feed::leads_by_ids_sql(), &by_list),
+        (feed::leads_page_sql(), &after),
+        (feed::SUMMARIES_SQL.into(), &by_list),
+        (lookup::LEAD_KEYS_SQL.into(), &after),
+        (lookup::MERGE_LEADS_SQL.into(), &by_list),
+        (read::BUNDLES_SQL.into(), &after),
+    ];
+    for (sql, binds) in cases {
+        let explain = format!("EXPLAIN QUERY PLAN {sql}");
+        let mut q = sqlx::query(&explain);
+        for b in binds {
+            q = q.bind(*b);
+        }
+        let plan: Vec<String> = q
+            .fetch_all(s.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| sqlx::Row::get::<String, _>(r, 3))
+            .collect();
+        let plan = plan.join(" | ");
+        assert!(
+            plan.contains("SEARCH leads USING INDEX sqlite_autoindex_leads_1"),
+            "{sql}\n{plan}"
+        );
+        assert!(!plan.contains("leads_by_updated"), "{sql}\n{plan}");
+    }
+}
