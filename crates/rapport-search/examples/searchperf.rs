@@ -1,7 +1,8 @@
 //! A quick measuring loop for development: opens an existing store's index (building it if
 //! needed), optionally rebuilds it, and times the bench queries without the SQL baseline.
 //! `cargo run --release -p rapport-search --example searchperf -- DB [--rebuild] [--runs N]`;
-//! `--docs-only` times just turning the store's leads into documents (thread CPU time).
+//! `--docs-only` times just turning the store's leads into documents (thread CPU time);
+//! `--query Q` times just `Q`.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -51,7 +52,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tz: jiff::tz::TimeZone::UTC,
     };
     let ctx = index.context(clock).await?;
-    for query in rapport_search::bench::queries() {
+    let only: Option<String> = args
+        .iter()
+        .position(|a| a == "--query")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let queries: Vec<&str> = match &only {
+        Some(q) => vec![q.as_str()],
+        None => rapport_search::bench::queries().collect(),
+    };
+    for query in queries {
         let plan = rapport_search::plan_text(query, &ctx).map_err(|d| d.message)?;
         let mut times = Vec::new();
         let mut hits = index.run_now(&plan, 0, 50)?.total; // warm-up, untimed
@@ -112,8 +122,22 @@ async fn docs_only(store: &Store) -> Result<(), Box<dyn std::error::Error>> {
         for page in &pages {
             for row in page {
                 for doc in rapport_search::document::lead_docs(&fields, row, &users) {
+                    let kind = doc
+                        .get_first(fields.kind)
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("")
+                        .to_owned();
                     for (field, value) in doc.iter_fields_and_values() {
-                        let name = fields.schema.get_field_name(field).to_owned();
+                        let mut name = format!("{}/{kind}", fields.schema.get_field_name(field));
+                        if field == fields.exact || field == fields.present {
+                            let key = value
+                                .as_str()
+                                .unwrap_or("")
+                                .split('\u{1}')
+                                .next()
+                                .unwrap_or("");
+                            name = format!("{name}/{key}");
+                        }
                         let e = per.entry(name).or_default();
                         e.0 += 1;
                         if let Some(t) = value.as_str() {

@@ -7,6 +7,12 @@
 //! [`child_text_fields`]), and only lead documents carry the lead id as fast fields (a
 //! lead's documents are added as one block, lead first, so a child finds its lead by
 //! position — see `query`).
+//!
+//! Little is indexed twice: the lead document holds the lead's own values (name,
+//! description, url, addresses, status, owner, custom values), its counts, dates and
+//! opportunity summary, and as free text (`all`) its contacts' values too. Contact fields
+//! and activity text live on their own documents only: lead-level conditions on them
+//! (`email:…`, free text found in a note) go through the block join.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -20,7 +26,7 @@ use tantivy::schema::{Field, OwnedValue};
 use tantivy::tokenizer::{PreTokenizedString, Token};
 
 use crate::schema::{
-    Fields, SEP, custom_key, digits, exact_term, exact_term_of_raw, list_position, norm,
+    Fields, SEP, custom_key, digits, exact_term, exact_term_of_raw, has_words, list_position, norm,
     ordered_hex, slice_hash, tokens,
 };
 
@@ -71,6 +77,16 @@ fn national_digits(e164: &str) -> Option<String> {
         c.insert(e164.to_owned(), value.clone());
         value
     })
+}
+
+/// The digit forms a phone number is found by: E.164 digits, then national digits.
+fn phone_variants(e164: &str) -> Vec<String> {
+    let mut variants = vec![digits(e164)];
+    if let Some(national) = national_digits(e164).filter(|n| !variants.contains(n)) {
+        variants.push(national);
+    }
+    variants.retain(|v| !v.is_empty());
+    variants
 }
 
 fn id_parts(id: Id) -> (u64, u64) {
@@ -131,6 +147,8 @@ impl<'a> Doc<'a> {
         self.f.get(name)
     }
 
+    /// A `present` term: for custom fields, and for a text field whose value has no word
+    /// (a value with words shows in the field's norms, see `query::NormQuery`).
     fn present(&mut self, key: &str) {
         match list_position(key).filter(|p| *p < 64) {
             Some(p) if self.present_bits & (1 << p) != 0 => return,
@@ -155,8 +173,12 @@ impl<'a> Doc<'a> {
         let mut buf = std::mem::take(&mut self.buf);
         exact_term_of_raw(&mut buf, field, value);
         self.doc.add_text(self.f.exact, &buf);
+        // The normalized value is the tokens joined: empty when there is none.
+        let wordless = buf.len() == field.len() + SEP.len_utf8();
         self.buf = buf;
-        self.present(field);
+        if wordless {
+            self.present(field);
+        }
         if in_all {
             self.all(value);
         }
@@ -168,13 +190,17 @@ impl<'a> Doc<'a> {
         }
     }
 
+    /// A phone number's words (E.164 digits and national digits) in `all` only.
+    fn phone_words(&mut self, e164: &str) {
+        let variants = phone_variants(e164);
+        if !variants.is_empty() {
+            self.all(&variants.join(" "));
+        }
+    }
+
     /// A phone number: E.164 digits and national digits, as words and exact values.
     fn phone(&mut self, field: &str, e164: &str, in_all: bool) {
-        let mut variants = vec![digits(e164)];
-        if let Some(national) = national_digits(e164).filter(|n| !variants.contains(n)) {
-            variants.push(national);
-        }
-        variants.retain(|v| !v.is_empty());
+        let variants = phone_variants(e164);
         if variants.is_empty() {
             return;
         }
@@ -183,18 +209,21 @@ impl<'a> Doc<'a> {
         for v in &variants {
             self.exact(field, v);
         }
-        self.present(field);
+        // Digits are words, unless too long to be indexed.
+        if variants.iter().all(|v| !has_words(v)) {
+            self.present(field);
+        }
         if in_all {
             self.all(&joined);
         }
     }
 
+    /// A label: an exact value only ("has a label" is any `exact` term of the field).
     fn label(&mut self, field: &str, label: &str) {
         let mut buf = std::mem::take(&mut self.buf);
         exact_term_of_raw(&mut buf, field, label);
         self.doc.add_text(self.f.exact, &buf);
         self.buf = buf;
-        self.present(field);
     }
 
     fn flag(&mut self, field: &str, on: bool) {
@@ -214,12 +243,17 @@ impl<'a> Doc<'a> {
         buf.make_ascii_lowercase();
         self.doc.add_text(self.f.exact, &buf);
         self.buf = buf;
-        self.present(field);
+        let mut words = false;
         if let Some(u) = users.get(&id) {
             self.doc.add_text(self.field(field), &u.name);
+            words = has_words(&u.name);
             if let Some(e) = &u.email {
                 self.doc.add_text(self.field(field), e);
+                words = words || has_words(e);
             }
+        }
+        if !words {
+            self.present(field);
         }
     }
 
@@ -351,49 +385,25 @@ pub fn lead_docs(f: &Fields, row: &IndexRow, users: &Users) -> Vec<TantivyDocume
             d.opt_text("location", part.as_deref(), true);
         }
     }
+    // The lead's free text includes its contacts' (their own documents hold the values
+    // field by field, for `email:…` and `contact(…)`).
     for c in &b.contacts {
-        d.text("name", &c.name, true);
-        d.text("contact", &c.name, false);
-        d.opt_text("title", c.title.as_deref(), true);
+        d.all(&c.name);
+        if let Some(t) = &c.title {
+            d.all(t);
+        }
         for e in &c.emails {
-            d.text("email", &e.email, true);
+            d.all(&e.email);
         }
         for p in &c.phones {
-            d.phone("phone", &p.phone, true);
+            d.phone_words(&p.phone);
         }
-        // Contact custom values are part of the lead's free text (not of `custom.X`).
         for v in c.custom.values() {
             if let Some(s) = v.as_str() {
                 d.all(s);
             } else if !v.is_null() {
                 d.all(&v.to_string());
             }
-        }
-    }
-    for a in &b.activities {
-        match &a.kind {
-            ActivityKind::Note(n) => {
-                if let Some(t) = &n.title {
-                    d.all(t);
-                }
-                d.all(&n.note);
-            }
-            ActivityKind::Call(c) => {
-                if let Some(n) = &c.note {
-                    d.all(n);
-                }
-            }
-            ActivityKind::Email(e) => {
-                d.all(&e.subject);
-                d.all(&e.body_text);
-            }
-            ActivityKind::Meeting(m) => {
-                d.all(&m.title);
-                if let Some(n) = &m.note {
-                    d.all(n);
-                }
-            }
-            _ => {}
         }
     }
     for o in &b.opportunities {

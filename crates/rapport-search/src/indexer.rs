@@ -39,6 +39,8 @@ const BATCH: i64 = 20_000;
 const REBUILD_BACKLOG: i64 = 2_000_000;
 /// Leads per rebuild page.
 const PAGE: i64 = 2_000;
+/// Pages a rebuild reads ahead of the document builder.
+const PAGES_AHEAD: usize = 2;
 /// Indexing threads (the machines this targets have two cores).
 pub const THREADS: usize = 2;
 /// The writer's heap (all threads) while following the outbox.
@@ -334,46 +336,65 @@ impl Indexer {
             millis: 0,
             cancelled: false,
         };
-        let fetch = |store: Store, after: Option<Id>| {
-            tokio::spawn(async move { store.index_page(after, PAGE).await })
-        };
-        let mut next = fetch(self.store.clone(), None);
-        loop {
-            let rows = next
-                .await
-                .map_err(|e| Error::Busy(format!("the reader stopped: {e}")))??;
-            let Some(last) = rows.last().map(|r| r.bundle.lead.id) else {
-                break;
-            };
-            next = fetch(self.store.clone(), Some(last));
+        // Three stages run at once: this task reads pages, one blocking thread turns them
+        // into documents and hands them to the writer (blocking while its threads are
+        // busy), and the writer's threads index. The writer moves to the builder thread
+        // and comes back when the pages end.
+        let writer = self
+            .writer
+            .take()
+            .ok_or_else(|| Error::Busy("the index writer is gone".into()))?;
+        let (tx, mut rx) = mpsc::channel::<Vec<IndexRow>>(PAGES_AHEAD);
+        let fields = self.fields.clone();
+        let builder = tokio::task::spawn_blocking(move || {
+            let mut documents = 0u64;
+            while let Some(rows) = rx.blocking_recv() {
+                for chunk in rows.chunks(GROUP) {
+                    let group: Vec<TantivyDocument> = chunk
+                        .iter()
+                        .flat_map(|row| lead_docs(&fields, row, &users))
+                        .collect();
+                    documents += group.len() as u64;
+                    if let Err(e) = writer.run(group.into_iter().map(UserOperation::Add)) {
+                        return (writer, documents, Err(e));
+                    }
+                }
+            }
+            (writer, documents, Ok(()))
+        });
+        let mut after = None;
+        let read = loop {
             if cancel.load(Ordering::Relaxed) {
                 report.cancelled = true;
-                break;
+                break Ok(());
             }
-            let n = rows.len() as u64;
-            let fields = self.fields.clone();
-            let users2 = users.clone();
-            let groups: Vec<Vec<TantivyDocument>> = tokio::task::spawn_blocking(move || {
-                rows.chunks(GROUP)
-                    .map(|chunk| {
-                        chunk
-                            .iter()
-                            .flat_map(|row| lead_docs(&fields, row, &users2))
-                            .collect()
-                    })
-                    .collect()
-            })
-            .await
-            .map_err(|e| Error::Busy(format!("the indexer stopped: {e}")))?;
-            report.leads += n;
-            let writer = self.writer()?;
-            for group in groups {
-                report.documents += group.len() as u64;
-                writer.run(group.into_iter().map(UserOperation::Add))?;
+            let rows = match self.store.index_page(after, PAGE).await {
+                Ok(rows) => rows,
+                Err(e) => break Err(Error::from(e)),
+            };
+            let Some(last) = rows.last().map(|r| r.bundle.lead.id) else {
+                break Ok(());
+            };
+            after = Some(last);
+            report.leads += rows.len() as u64;
+            if tx.send(rows).await.is_err() {
+                break Ok(()); // the builder stopped: its error is reported below
             }
             if let Some(p) = &progress {
                 p(report.leads, total.max(report.leads));
             }
+        };
+        drop(tx);
+        let (writer, documents, built) = builder
+            .await
+            .map_err(|e| Error::Busy(format!("the indexer stopped: {e}")))?;
+        self.writer = Some(writer);
+        report.documents = documents;
+        if let Err(e) = read.and(built.map_err(Error::from)) {
+            if let Some(w) = self.writer.as_mut() {
+                w.rollback()?;
+            }
+            return Err(e);
         }
         if report.cancelled {
             if let Some(w) = self.writer.as_mut() {

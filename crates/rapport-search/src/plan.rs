@@ -214,10 +214,6 @@ fn kind(scope: Scope, field: &Field) -> Option<Kind> {
             F::Zip => Text("zip"),
             F::Country => Text("country"),
             F::Location => Text("location"),
-            F::Contact => Text("contact"),
-            F::Title => Text("title"),
-            F::Email => Text("email"),
-            F::Phone => Phone("phone"),
             F::Status => Label("status"),
             F::Owner => User("owner"),
             F::LastCalled => Ts("last_called"),
@@ -365,8 +361,22 @@ impl Resolver<'_> {
         };
         let contact = scope != Scope::Lead;
         match target {
-            HasTarget::Phone => Node::Present("phone".into()),
-            HasTarget::Email => Node::Present("email".into()),
+            HasTarget::Phone | HasTarget::Email => {
+                let key = if target == HasTarget::Phone {
+                    "phone"
+                } else {
+                    "email"
+                };
+                match contact {
+                    true => Node::Present(key.into()),
+                    // Only contact documents hold phones and emails.
+                    false => Node::Sub {
+                        object: SubObject::Contact,
+                        inner: Box::new(Node::Present(key.into())),
+                        contact_link: false,
+                    },
+                }
+            }
             HasTarget::Calls if contact => linked(SubObject::Call),
             HasTarget::Emails if contact => linked(SubObject::Email),
             HasTarget::Notes if contact => linked(SubObject::Note),
@@ -453,7 +463,48 @@ impl Resolver<'_> {
         Ok(node)
     }
 
+    /// A comparison in `scope`. On leads, contact values (`contact`, `title`, `email`,
+    /// `phone`, and `name` beside the lead's own) are held by the contact documents only:
+    /// the condition becomes "some contact matches".
     fn cmp(
+        &self,
+        scope: Scope,
+        field: &Spanned<Field>,
+        op: CmpOp,
+        value: &Spanned<Value>,
+    ) -> Result<Node, Diagnostic> {
+        if scope != Scope::Lead {
+            return self.cmp_here(scope, field, op, value);
+        }
+        let contact = |node: Field| -> Result<Node, Diagnostic> {
+            let inner = Spanned {
+                node,
+                span: field.span.clone(),
+            };
+            Ok(Node::Sub {
+                object: SubObject::Contact,
+                inner: Box::new(self.cmp_here(
+                    Scope::Sub(SubObject::Contact),
+                    &inner,
+                    op,
+                    value,
+                )?),
+                contact_link: false,
+            })
+        };
+        match &field.node {
+            Field::Contact => contact(Field::Name),
+            Field::Title | Field::Email | Field::Phone => contact(field.node.clone()),
+            Field::Name => Ok(Node::Or(vec![
+                self.cmp_here(scope, field, op, value)?,
+                contact(Field::Name)?,
+            ])),
+            _ => self.cmp_here(scope, field, op, value),
+        }
+    }
+
+    /// A comparison on the documents of `scope`'s own kind.
+    fn cmp_here(
         &self,
         scope: Scope,
         field: &Spanned<Field>,

@@ -13,7 +13,7 @@ use tantivy::tokenizer::{
 
 /// Bumped whenever the schema or what documents contain changes: an index with another
 /// version is rebuilt at open.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The name the folding analyzer is registered under.
 pub const TOKENIZER: &str = "rapport";
@@ -35,7 +35,6 @@ pub const TEXT_FIELDS: &[&str] = &[
     "zip",
     "country",
     "location",
-    "contact",
     "title",
     "email",
     "phone",
@@ -191,45 +190,44 @@ pub fn list_position(name: &str) -> Option<u32> {
         "zip" => 7,
         "country" => 8,
         "location" => 9,
-        "contact" => 10,
-        "title" => 11,
-        "email" => 12,
-        "phone" => 13,
-        "owner" => 14,
-        "opp_user" => 15,
-        "note" => 16,
-        "subject" => 17,
-        "body" => 18,
-        "from" => 19,
-        "to" => 20,
-        "user" => 21,
-        "text" => 22,
-        "remote_phone" => 23,
-        "local_phone" => 24,
-        "custom" => 25,
-        "n_contacts" => 26,
-        "n_calls" => 27,
-        "n_emails" => 28,
-        "n_notes" => 29,
-        "n_tasks" => 30,
-        "n_opportunities" => 31,
-        "n_addresses" => 32,
-        "n_activities" => 33,
-        "created" => 34,
-        "updated" => 35,
-        "last_called" => 36,
-        "last_emailed" => 37,
-        "email_opened" => 38,
-        "last_activity" => 39,
-        "date" => 40,
-        "end" => 41,
-        "opened" => 42,
-        "due_day" => 43,
-        "close_day" => 44,
-        "duration" => 45,
-        "value" => 46,
-        "confidence" => 47,
-        "opp_value" => 48,
+        "title" => 10,
+        "email" => 11,
+        "phone" => 12,
+        "owner" => 13,
+        "opp_user" => 14,
+        "note" => 15,
+        "subject" => 16,
+        "body" => 17,
+        "from" => 18,
+        "to" => 19,
+        "user" => 20,
+        "text" => 21,
+        "remote_phone" => 22,
+        "local_phone" => 23,
+        "custom" => 24,
+        "n_contacts" => 25,
+        "n_calls" => 26,
+        "n_emails" => 27,
+        "n_notes" => 28,
+        "n_tasks" => 29,
+        "n_opportunities" => 30,
+        "n_addresses" => 31,
+        "n_activities" => 32,
+        "created" => 33,
+        "updated" => 34,
+        "last_called" => 35,
+        "last_emailed" => 36,
+        "email_opened" => 37,
+        "last_activity" => 38,
+        "date" => 39,
+        "end" => 40,
+        "opened" => 41,
+        "due_day" => 42,
+        "close_day" => 43,
+        "duration" => 44,
+        "value" => 45,
+        "confidence" => 46,
+        "opp_value" => 47,
         _ => return None,
     })
 }
@@ -257,6 +255,14 @@ pub fn tokens(text: &str) -> Vec<String> {
         }
         out
     })
+}
+
+/// Whether `text` has at least one token.
+pub fn has_words(text: &str) -> bool {
+    thread_local! {
+        static ANALYZER: std::cell::RefCell<TextAnalyzer> = std::cell::RefCell::new(analyzer());
+    }
+    ANALYZER.with(|a| a.borrow_mut().token_stream(text).advance())
 }
 
 /// The normalized whole value for exact comparisons: its tokens joined by one space.

@@ -16,7 +16,8 @@ pub struct SegmentCache {
     /// The segments warmed already.
     pub(crate) warmed: Mutex<HashSet<SegmentId>>,
     pub(crate) kinds: PerSegment<KindDocs>,
-    /// Per numeric field: the documents with a value.
+    /// Per numeric field, and per text field (`norm\u{1}{field}`, see [`NormQuery`]): the
+    /// documents with a value.
     pub(crate) present: PerSegment<Vec<DocId>>,
     /// Per custom field and tag (`{key}\u{1}{tag}`): the field's `custom_num` terms
     /// turned back into `(document, value)` pairs, by document.
@@ -207,8 +208,8 @@ impl SegmentCache {
         }
     }
 
-    /// The documents of `reader`'s segment with a value in numeric field `field`, as
-    /// `compute` finds them.
+    /// The documents of `reader`'s segment with a value in `field`, as `compute` finds
+    /// them.
     pub(crate) fn present(
         &self,
         reader: &SegmentReader,
@@ -440,5 +441,40 @@ impl Weight for KindQuery {
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
         explain_set(self.scorer(reader, 1.0)?, doc, "of this kind")
+    }
+}
+
+/// Documents with at least one token in text field `field`, read from its field norms (a
+/// document's token count per field, 0 when it has none) and kept per segment. Documents
+/// get a `present` term only for values that have no token at all (see `document`), so
+/// "the field has a value" is this or that term.
+#[derive(Debug, Clone)]
+pub(crate) struct NormQuery {
+    pub(crate) field: Field,
+    pub(crate) name: String,
+    pub(crate) cache: Arc<SegmentCache>,
+}
+
+impl Query for NormQuery {
+    fn weight(&self, _: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(self.clone()))
+    }
+}
+
+impl Weight for NormQuery {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let norms = reader.get_fieldnorms_reader(self.field)?;
+        let docs = self
+            .cache
+            .present(reader, &format!("norm{SEP}{}", self.name), || {
+                (0..reader.max_doc())
+                    .filter(|doc| norms.fieldnorm_id(*doc) > 0)
+                    .collect()
+            });
+        Ok(Docs::new(docs, boost))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        explain_set(self.scorer(reader, 1.0)?, doc, "has words in the field")
     }
 }

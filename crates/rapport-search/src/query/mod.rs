@@ -48,7 +48,7 @@ use tantivy::{
 
 use crate::document::child_text_fields;
 use crate::plan::Node;
-use crate::schema::{F64_FIELDS, Fields, I64_FIELDS, SEP, exact_term, ordered_hex};
+use crate::schema::{F64_FIELDS, Fields, I64_FIELDS, SEP, TEXT_FIELDS, exact_term, ordered_hex};
 
 mod cache;
 mod filter;
@@ -70,6 +70,11 @@ type Q = Box<dyn Query>;
 /// How many words a phrase's last (prefix) word may expand to, per segment. tantivy
 /// allocates this up front, so it stays bounded; single words have no limit.
 const MAX_EXPANSIONS: u32 = 2_000;
+
+/// The activity fields that are part of a lead's free text (see [`Builder::lead_text`]):
+/// notes' `title` and `body`, calls' `note`, emails' `subject` and `body`, meetings'
+/// `title` and `note`. (A contact's `title` is in the lead's `all` anyway.)
+const ACTIVITY_TEXT_FIELDS: &[&str] = &["body", "subject", "title", "note"];
 
 /// i64 fields only lead documents have.
 const LEAD_ONLY: &[&str] = &[
@@ -175,6 +180,11 @@ fn kind_only(kind: &str, node: &Node) -> bool {
         } => true,
         _ => false,
     }
+}
+
+/// Whether `name` is a text field of the schema (not a label, which has only `exact` terms).
+fn is_text(name: &str) -> bool {
+    crate::schema::list_position(name).is_some_and(|p| (p as usize) < TEXT_FIELDS.len())
 }
 
 /// Whether `name` is a numeric (fast-field-only) field.
@@ -306,6 +316,7 @@ impl Builder<'_> {
                 tokens,
                 prefix,
             } => match (field.as_str(), child_text_fields(kind)) {
+                ("all", None) if kind == "lead" => self.lead_text(tokens, *prefix),
                 // Children without an `all` field: the words in any of their text fields
                 // (values never form a phrase across each other, in `all` or not).
                 ("all", Some(fields)) => Box::new(BooleanQuery::new(
@@ -332,7 +343,33 @@ impl Builder<'_> {
             }
             // Numbers have no `present` term: their fast field says whether they exist.
             Node::Present(key) if is_number(key) => Box::new(HasValueQuery(key.clone())),
-            Node::Present(key) => filter_query(Term::from_field_text(self.f.present, key)),
+            // Text fields: words in the field (its norms), or a value without words.
+            Node::Present(key) if is_text(key) => Box::new(BooleanQuery::new(vec![
+                (
+                    Occur::Should,
+                    Box::new(NormQuery {
+                        field: self.f.get(key),
+                        name: key.clone(),
+                        cache: self.cache.clone(),
+                    }) as Q,
+                ),
+                (
+                    Occur::Should,
+                    filter_query(Term::from_field_text(self.f.present, key)),
+                ),
+            ])),
+            // Custom fields have `present` terms.
+            Node::Present(key) if key.starts_with("custom.") => {
+                filter_query(Term::from_field_text(self.f.present, key))
+            }
+            // Labels: any of the field's exact values.
+            Node::Present(key) => {
+                let t = |end: char| Term::from_field_text(self.f.exact, &format!("{key}{end}"));
+                Box::new(RangeQuery::new(
+                    Bound::Included(t(SEP)),
+                    Bound::Excluded(t(char::from_u32(SEP as u32 + 1).unwrap_or(SEP))),
+                ))
+            }
             Node::IRange { field, lo, hi } => {
                 let field = self.f.get(field);
                 let t = |n: &i64| Term::from_field_i64(field, *n);
@@ -375,6 +412,35 @@ impl Builder<'_> {
                 }
             }
         })
+    }
+
+    /// Free text of a lead: the words in its `all` field (its own and its contacts'
+    /// values), or in a text field of one of its notes, calls, emails or meetings (not of
+    /// its tasks or opportunities), found through the block join. Activity text is indexed
+    /// once, on the activity's document. A match in `all` scores; one through the join adds
+    /// a constant.
+    fn lead_text(&self, tokens: &[String], prefix: bool) -> Q {
+        let any = ACTIVITY_TEXT_FIELDS
+            .iter()
+            .map(|name| {
+                let q = self.words(self.f.get(name), tokens.to_vec(), prefix);
+                (Occur::Should, q)
+            })
+            .collect();
+        let child = BooleanQuery::new(vec![
+            (Occur::Must, Box::new(BooleanQuery::new(any)) as Q),
+            // `note` is also an opportunity's note, which is not the lead's free text.
+            (Occur::MustNot, self.kind_query("opportunity")),
+        ]);
+        let join: Q = Box::new(ParentQuery {
+            child: Box::new(child),
+            leads: self.kind_set("lead"),
+        });
+        let own = self.words(self.f.all, tokens.to_vec(), prefix);
+        Box::new(BooleanQuery::new(vec![
+            (Occur::Should, own),
+            (Occur::Should, join),
+        ]))
     }
 
     /// A custom number or date range as a range of `custom_num` terms.

@@ -169,7 +169,7 @@ fn atom() -> impl Strategy<Value = String> {
             .prop_map(|(a, b)| format!("\"{a} {b}\"")),
         (
             prop::sample::select(vec![
-                "name", "company", "city", "title", "contact", "location"
+                "name", "company", "city", "title", "contact", "location", "email"
             ]),
             word.clone(),
             1usize..6
@@ -224,6 +224,13 @@ fn atom() -> impl Strategy<Value = String> {
         (op(), 1u32..90, 0u32..200)
             .prop_map(|(o, d, n)| format!("call(date {o} \"{d} days ago\" duration > {n})")),
         prop::sample::select(TITLES.to_vec()).prop_map(|t| format!("contact(title:\"{t}\")")),
+        prop::sample::select(TITLES.to_vec()).prop_map(|t| format!("title = \"{t}\"")),
+        (
+            prop::sample::select(vec!["name", "contact"]),
+            prop::sample::select(WORDS.to_vec()),
+            prop::sample::select([WORDS, &["smith"]].concat())
+        )
+            .prop_map(|(f, a, b)| format!("{f} = \"{a} {b}\"")),
         prop::sample::select(vec![
             "contact(email(opened:yes))",
             "email(opened:yes)",
@@ -234,6 +241,8 @@ fn atom() -> impl Strategy<Value = String> {
         (op(), 0u32..500).prop_map(|(o, n)| format!("custom.Employees {o} {n}")),
         prop::sample::select(SOURCES.to_vec())
             .prop_map(|s| format!("custom.Source:{}", s.to_lowercase())),
+        prop::sample::select(vec!["status:*", "title:*", "email:*", "city:*", "name:*"])
+            .prop_map(String::from),
         prop::sample::select(vec!["phone:415", "phone:1650", "phone:212555", "phone:*"])
             .prop_map(String::from),
         prop::sample::select(vec![
@@ -470,6 +479,11 @@ fn lead_ok(b: &LeadBundle, e: &Expr) -> bool {
                 Field::Title => {
                     text_ok(&contacts(|c| c.title.clone().into_iter().collect()), *op, v)
                 }
+                Field::Email => text_ok(
+                    &contacts(|c| c.emails.iter().map(|e| e.email.clone()).collect()),
+                    *op,
+                    v,
+                ),
                 Field::City | Field::Location => text_ok(
                     &l.addresses
                         .iter()
