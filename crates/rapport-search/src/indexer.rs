@@ -50,7 +50,7 @@ const REBUILD_HEAP: usize = 1 << 30;
 /// Leads per operation group sent to the writer during a rebuild.
 const GROUP: usize = 64;
 /// The writer's heap in bulk mode (all threads).
-const BULK_HEAP: usize = 256 << 20;
+const BULK_HEAP: usize = 160 << 20;
 /// In bulk mode, commit anyway after this many outbox entries (bounds what a crash redoes).
 const BULK_COMMIT_EVERY: i64 = 2_000_000;
 
