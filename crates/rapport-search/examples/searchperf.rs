@@ -2,7 +2,7 @@
 //! needed), optionally rebuilds it, and times the bench queries without the SQL baseline.
 //! `cargo run --release -p rapport-search --example searchperf -- DB [--rebuild] [--runs N]`;
 //! `--docs-only` times just turning the store's leads into documents (thread CPU time);
-//! `--query Q` times just `Q`.
+//! `--query Q` times just `Q`; `--write N` measures write → searchable over N writes.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -46,6 +46,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             report.millis as f64 / 1000.0,
             index.size_bytes() as f64 / 1e6
         );
+    }
+    if let Some(n) = args
+        .iter()
+        .position(|a| a == "--write")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+    {
+        let (p50, max) = rapport_search::bench::write_latency(&index, n).await?;
+        println!("write → searchable over {n} writes: p50 {p50:.1} ms, max {max:.1} ms");
+        return Ok(());
     }
     let clock = Clock {
         now: jiff::Timestamp::now(),

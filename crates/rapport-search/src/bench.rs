@@ -286,7 +286,7 @@ async fn baseline(copy: &std::path::Path) -> Result<SqlitePool> {
 }
 
 /// Creates and deletes a probe lead `n` times; returns (p50, max) ms from commit to visible.
-async fn write_latency(index: &SearchIndex, n: usize) -> Result<(f64, f64)> {
+pub async fn write_latency(index: &SearchIndex, n: usize) -> Result<(f64, f64)> {
     let store = index.store();
     let mut times = Vec::new();
     for i in 0..n {
