@@ -3,15 +3,17 @@
 //! SQL from query text (the bench's SQL baseline binds every value).
 //!
 //! Design, in brief:
-//! - **Documents** (`document`): one per lead — its text fields, labels, user ids, the
-//!   store's aggregates as fast fields — plus one *child document* per contact, call, email,
-//!   note, meeting, task and opportunity, told apart by `kind`. A lead's documents are one
-//!   contiguous block, lead first; activities linked to a contact carry the contact's
-//!   position in the block (`contact_pos`). Deleting by the `lead_id` term removes a lead
-//!   and its children.
+//! - **Documents** (`document`): one per lead — its own text fields, labels, user ids, the
+//!   store's aggregates as fast fields, and its contacts' text as free text — plus one
+//!   *child document* per contact, call, email, note, meeting, task and opportunity, told
+//!   apart by `kind`, each holding its own values (indexed there only). A lead's documents
+//!   are one contiguous block, lead first; activities linked to a contact carry the
+//!   contact's position in the block (`contact_pos`). Deleting by the `lead_id` term
+//!   removes a lead and its children.
 //! - **Sub-queries** (`query`): a block join. `call(…)` matches call documents and maps each
 //!   to the lead document before it; `contact(email(…))` maps emails to their contact through
-//!   `contact_pos`. A per-segment cache (the reader's warmer) keeps each kind's documents,
+//!   `contact_pos`. Lead-level conditions on contact fields and free text found in activity
+//!   text are joins too. A per-segment cache (the reader's warmer) keeps each kind's documents,
 //!   the lead bits and custom values, so filters and joins read lists, not postings.
 //! - **Planner** (`plan`, `plan_custom`, `time`): AST → [`Plan`] (typed, dates resolved
 //!   against a fixed "now" and time zone, Smart Views inlined, errors as diagnostics with

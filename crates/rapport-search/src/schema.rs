@@ -97,7 +97,8 @@ pub struct Fields {
     pub name_sort: Field,
     /// `{field}\u{1}{normalized whole value}`: exact values, labels, flags, user ids.
     pub exact: Field,
-    /// `{field}`: the field has a value.
+    /// `{field}`: the field has a value — for custom fields, and for text values without a
+    /// word (otherwise the field's norms say it; labels have their `exact` terms).
     pub present: Field,
     /// `{key}\u{1}n{hex}` / `{key}\u{1}d{hex}`: ordered custom numbers and dates.
     pub custom_num: Field,
