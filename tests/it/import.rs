@@ -1,5 +1,6 @@
 //! The CSV import wizard as a user uses it: a path, a preview with mapping drop-downs, a run,
-//! the summary — and the imported leads in the list. Screenshots go to the artifacts directory.
+//! the summary — and the imported leads in the list; and a large import's effect on an open
+//! search. Screenshots go to the artifacts directory.
 
 use anyhow::Result;
 use fantoccini::{Client, Locator};
@@ -66,6 +67,65 @@ async fn the_import_wizard_previews_maps_and_imports_a_csv() -> Result<()> {
             .trim()
             .parse::<u64>()?
             > 50)
+    })
+    .await?;
+    c.close().await?;
+    Ok(())
+}
+
+/// A large file (bulk mode) with a search open: while it imports, the list says its results
+/// are the leads indexed so far; once it has finished, the note goes and the imported leads
+/// are found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_import_marks_open_search_results_as_partial() -> Result<()> {
+    let demo = open_demo(50).await?;
+    let c = demo.client.clone();
+    let csv = demo.dir.path().join("big.csv");
+    let info = rapport_import::csv::generate_bench_csv(&csv, 15_000, 7)?;
+    assert!(std::fs::metadata(&csv)?.len() > 4 << 20, "{info:?}");
+
+    let js = "const i = document.querySelector('[data-testid=search-input]');
+        i.focus(); i.value = arguments[0]; i.dispatchEvent(new Event('input', { bubbles: true }));";
+    wait_css(&c, "[data-testid=search-input]", 10).await?;
+    c.execute(js, vec![serde_json::json!("has:contacts")])
+        .await?;
+    eventually(10, "the search's count", || async {
+        Ok(text(&c, "[data-testid=lead-count]").await?.trim() == "50")
+    })
+    .await?;
+
+    wait_css(&c, "[data-testid=import-open-button]", 10)
+        .await?
+        .click()
+        .await?;
+    let input = wait_css(&c, "[data-testid=import-path]", 10).await?;
+    input.clear().await?;
+    input.send_keys(&csv.display().to_string()).await?;
+    wait_css(&c, "[data-testid=import-preview-button]", 5)
+        .await?
+        .click()
+        .await?;
+    wait_css(&c, "[data-testid=import-run]", 20)
+        .await?
+        .click()
+        .await?;
+    eventually(60, "the partial-results note during the import", || async {
+        Ok(!c
+            .find_all(Locator::Css("[data-testid=search-stale]"))
+            .await?
+            .is_empty())
+    })
+    .await?;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    screenshot(&c, "22-search-during-import.png").await?;
+    wait_css(&c, "[data-testid=import-summary]", 300).await?;
+    eventually(20, "the note gone and the imported leads found", || async {
+        let gone = c
+            .find_all(Locator::Css("[data-testid=search-stale]"))
+            .await?
+            .is_empty();
+        let n: u64 = text(&c, "[data-testid=lead-count]").await?.trim().parse()?;
+        Ok(gone && n > 50)
     })
     .await?;
     c.close().await?;
