@@ -10,6 +10,22 @@ async fn text(c: &Client, css: &str) -> Result<String> {
     Ok(c.find(Locator::Css(css)).await?.text().await?)
 }
 
+/// Opens the wizard on `csv` and asks for its preview.
+async fn open_preview(c: &Client, csv: &std::path::Path) -> Result<()> {
+    wait_css(c, "[data-testid=import-open-button]", 10)
+        .await?
+        .click()
+        .await?;
+    let input = wait_css(c, "[data-testid=import-path]", 10).await?;
+    input.clear().await?;
+    input.send_keys(&csv.display().to_string()).await?;
+    wait_css(c, "[data-testid=import-preview-button]", 5)
+        .await?
+        .click()
+        .await?;
+    Ok(())
+}
+
 const CSV: &str = "Company,Contact,Email,Phone,City,Lead Source
 Acme Rockets,Ann Lee,ann@acmerockets.com,+1 415 555 0101,San Francisco,web
 Globex Corp,Bo Chen,bo@globex.com,+1 212 555 0102,New York,fair
@@ -23,17 +39,7 @@ async fn the_import_wizard_previews_maps_and_imports_a_csv() -> Result<()> {
     let csv = demo.dir.path().join("leads.csv");
     std::fs::write(&csv, CSV)?;
 
-    wait_css(&c, "[data-testid=import-open-button]", 10)
-        .await?
-        .click()
-        .await?;
-    let input = wait_css(&c, "[data-testid=import-path]", 10).await?;
-    input.clear().await?;
-    input.send_keys(&csv.display().to_string()).await?;
-    wait_css(&c, "[data-testid=import-preview-button]", 5)
-        .await?
-        .click()
-        .await?;
+    open_preview(&c, &csv).await?;
     wait_css(&c, "[data-testid=import-preview]", 10).await?;
     eventually(10, "the preview rows", || async {
         let js = "return document.querySelector('[data-testid=import-preview] tbody').textContent";
@@ -84,27 +90,14 @@ async fn a_large_import_marks_open_search_results_as_partial() -> Result<()> {
     let info = rapport_import::csv::generate_bench_csv(&csv, 15_000, 7)?;
     assert!(std::fs::metadata(&csv)?.len() > 4 << 20, "{info:?}");
 
-    let js = "const i = document.querySelector('[data-testid=search-input]');
-        i.focus(); i.value = arguments[0]; i.dispatchEvent(new Event('input', { bubbles: true }));";
     wait_css(&c, "[data-testid=search-input]", 10).await?;
-    c.execute(js, vec![serde_json::json!("has:contacts")])
-        .await?;
+    paste_query(&c, "has:contacts").await?;
     eventually(10, "the search's count", || async {
         Ok(text(&c, "[data-testid=lead-count]").await?.trim() == "50")
     })
     .await?;
 
-    wait_css(&c, "[data-testid=import-open-button]", 10)
-        .await?
-        .click()
-        .await?;
-    let input = wait_css(&c, "[data-testid=import-path]", 10).await?;
-    input.clear().await?;
-    input.send_keys(&csv.display().to_string()).await?;
-    wait_css(&c, "[data-testid=import-preview-button]", 5)
-        .await?
-        .click()
-        .await?;
+    open_preview(&c, &csv).await?;
     wait_css(&c, "[data-testid=import-run]", 20)
         .await?
         .click()

@@ -5,7 +5,6 @@
 use anyhow::Result;
 use fantoccini::{Client, Locator};
 use rapport_tests::*;
-use serde_json::json;
 use std::time::Duration;
 
 async fn text(c: &Client, css: &str) -> Result<String> {
@@ -22,14 +21,6 @@ async fn rows(c: &Client) -> Result<Vec<(String, String)>> {
         .map(r => [r.dataset.leadId, r.querySelector('.pill')?.textContent?.trim() ?? '']);";
     let v: Vec<(String, String)> = serde_json::from_value(c.execute(js, vec![]).await?)?;
     Ok(v)
-}
-
-/// Replaces the whole query at once (as a paste does), so no half-typed query runs.
-async fn paste_query(c: &Client, q: &str) -> Result<()> {
-    let js = "const i = document.querySelector('[data-testid=search-input]');
-        i.focus(); i.value = arguments[0]; i.dispatchEvent(new Event('input', { bubbles: true }));";
-    c.execute(js, vec![json!(q)]).await?;
-    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

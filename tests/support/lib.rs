@@ -310,3 +310,11 @@ pub fn rapport(db: &Path, args: &[&str]) -> Result<(i32, String, String)> {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     ))
 }
+
+/// Replaces the whole search query at once (as a paste does), so no half-typed query runs.
+pub async fn paste_query(c: &Client, q: &str) -> Result<()> {
+    let js = "const i = document.querySelector('[data-testid=search-input]');
+        i.focus(); i.value = arguments[0]; i.dispatchEvent(new Event('input', { bubbles: true }));";
+    c.execute(js, vec![serde_json::json!(q)]).await?;
+    Ok(())
+}

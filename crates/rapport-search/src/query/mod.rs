@@ -76,16 +76,8 @@ const MAX_EXPANSIONS: u32 = 2_000;
 /// `title` and `note`. (A contact's `title` is in the lead's `all` anyway.)
 const ACTIVITY_TEXT_FIELDS: &[&str] = &["body", "subject", "title", "note"];
 
-/// i64 fields only lead documents have.
-const LEAD_ONLY: &[&str] = &[
-    "n_contacts",
-    "n_calls",
-    "n_emails",
-    "n_notes",
-    "n_tasks",
-    "n_opportunities",
-    "n_addresses",
-    "n_activities",
+/// Date fields only lead documents have (its counts, [`COUNTS`], are lead-only too).
+const LEAD_DATES: &[&str] = &[
     "last_called",
     "last_emailed",
     "email_opened",
@@ -95,7 +87,7 @@ const LEAD_ONLY: &[&str] = &[
 /// Fields (and `present`/`exact` keys) only documents of `kind` hold.
 fn own_fields(kind: &str) -> &'static [&'static str] {
     match kind {
-        "lead" => LEAD_ONLY,
+        "lead" => LEAD_DATES,
         "call" => &["duration", "disposition", "remote_phone", "local_phone"],
         "email" => &["opened", "subject", "from", "to"],
         "task" => &["text", "due_day", "done"],
@@ -157,7 +149,8 @@ fn complement(kind: &str, node: &Node) -> Option<Node> {
 /// Whether every document `node` matches (for documents of `kind`) is a document of
 /// `kind`: then the `kind` term would only slow the query down.
 fn kind_only(kind: &str, node: &Node) -> bool {
-    let own = |name: &str| own_fields(kind).contains(&name);
+    let own =
+        |name: &str| own_fields(kind).contains(&name) || (kind == "lead" && COUNTS.contains(&name));
     match node {
         Node::IRange { field, .. } | Node::FRange { field, .. } => own(field),
         Node::Present(key) | Node::Exact { key, .. } => own(key),
