@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rapport_core::Id;
-use rapport_store::{IndexRow, Store};
+use rapport_store::{IndexRow, RawPage, Store};
 use serde::{Deserialize, Serialize};
 use tantivy::indexer::{LogMergePolicy, NoMergePolicy, UserOperation};
 use tantivy::{IndexReader, IndexWriter, TantivyDocument, Term};
@@ -336,19 +336,23 @@ impl Indexer {
             millis: 0,
             cancelled: false,
         };
-        // Three stages run at once: this task reads pages, one blocking thread turns them
-        // into documents and hands them to the writer (blocking while its threads are
-        // busy), and the writer's threads index. The writer moves to the builder thread
-        // and comes back when the pages end.
+        // Three stages run at once: this task reads pages (on a connection of its own),
+        // one blocking thread decodes them, turns them into documents and hands those to
+        // the writer (blocking while its threads are busy), and the writer's threads index.
+        // The writer moves to the builder thread and comes back when the pages end.
         let writer = self
             .writer
             .take()
             .ok_or_else(|| Error::Busy("the index writer is gone".into()))?;
-        let (tx, mut rx) = mpsc::channel::<Vec<IndexRow>>(PAGES_AHEAD);
+        let (tx, mut rx) = mpsc::channel::<RawPage>(PAGES_AHEAD);
         let fields = self.fields.clone();
         let builder = tokio::task::spawn_blocking(move || {
             let mut documents = 0u64;
-            while let Some(rows) = rx.blocking_recv() {
+            while let Some(page) = rx.blocking_recv() {
+                let rows = match page.decode() {
+                    Ok(rows) => rows,
+                    Err(e) => return (writer, documents, Err(Error::from(e))),
+                };
                 for chunk in rows.chunks(GROUP) {
                     let group: Vec<TantivyDocument> = chunk
                         .iter()
@@ -356,41 +360,41 @@ impl Indexer {
                         .collect();
                     documents += group.len() as u64;
                     if let Err(e) = writer.run(group.into_iter().map(UserOperation::Add)) {
-                        return (writer, documents, Err(e));
+                        return (writer, documents, Err(Error::from(e)));
                     }
                 }
             }
             (writer, documents, Ok(()))
         });
-        let mut after = None;
-        let read = loop {
-            if cancel.load(Ordering::Relaxed) {
-                report.cancelled = true;
-                break Ok(());
+        let read = async {
+            let mut reader = self.store.page_reader().await?;
+            loop {
+                if cancel.load(Ordering::Relaxed) {
+                    report.cancelled = true;
+                    return Ok::<(), rapport_store::Error>(());
+                }
+                let page = reader.next_page(PAGE).await?;
+                if page.is_empty() {
+                    return Ok(());
+                }
+                report.leads += page.len() as u64;
+                if tx.send(page).await.is_err() {
+                    return Ok(()); // the builder stopped: its error is reported below
+                }
+                if let Some(p) = &progress {
+                    p(report.leads, total.max(report.leads));
+                }
             }
-            let rows = match self.store.index_page(after, PAGE).await {
-                Ok(rows) => rows,
-                Err(e) => break Err(Error::from(e)),
-            };
-            let Some(last) = rows.last().map(|r| r.bundle.lead.id) else {
-                break Ok(());
-            };
-            after = Some(last);
-            report.leads += rows.len() as u64;
-            if tx.send(rows).await.is_err() {
-                break Ok(()); // the builder stopped: its error is reported below
-            }
-            if let Some(p) = &progress {
-                p(report.leads, total.max(report.leads));
-            }
-        };
+        }
+        .await
+        .map_err(Error::from);
         drop(tx);
         let (writer, documents, built) = builder
             .await
             .map_err(|e| Error::Busy(format!("the indexer stopped: {e}")))?;
         self.writer = Some(writer);
         report.documents = documents;
-        if let Err(e) = read.and(built.map_err(Error::from)) {
+        if let Err(e) = read.and(built) {
             if let Some(w) = self.writer.as_mut() {
                 w.rollback()?;
             }

@@ -8,8 +8,13 @@ use crate::error::Result;
 use crate::read::{Aggregates, LeadSummary};
 use crate::rows::decode;
 use rapport_core::*;
-use sqlx::Row;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use sqlx::{ConnectOptions, Row};
 use std::collections::HashMap;
+
+/// How much of the file a rebuild's reader maps (SQLite caps it at its compile-time
+/// maximum, 2 GiB by default; the rest is read with `read` calls).
+const READER_MMAP: i64 = 1 << 40;
 
 /// One lead as the search index needs it: everything nested plus the maintained aggregates.
 #[derive(Debug, Clone)]
@@ -35,16 +40,19 @@ const LEAD_COLUMNS: &str = "id, data, n_contacts, n_calls, n_emails, n_notes, n_
      n_opportunities, last_called, last_emailed, email_opened, last_activity";
 
 /// The tables whose records nest under a lead in an [`IndexRow`].
-const CHILD_TABLES: [&str; 4] = ["contacts", "activities", "tasks", "opportunities"];
+pub(crate) const CHILD_TABLES: [&str; 4] = ["contacts", "activities", "tasks", "opportunities"];
 
 /// Separates records in [`CONCAT`]'s text: a control character, which JSON text never holds
 /// unescaped.
 const RS: char = '\u{1e}';
 
-/// A table's records for a read as one text (record JSON joined by [`RS`], in lead then id
-/// order): one value crosses from SQLite's thread instead of a row per record, which at a
-/// million records was most of a rebuild's read time.
-const CONCAT: &str = "group_concat(data, char(30) ORDER BY lead_id, id)";
+/// A table's records for a read as one text (record JSON joined by [`RS`]): one value
+/// crosses from SQLite's thread instead of a row per record, which at a million records
+/// was most of a rebuild's read time. No `ORDER BY`: it made SQLite copy every record into
+/// a sorter (a third of the read). The records come in the order of the `…_by_lead` index
+/// the range is read from — lead by lead, which [`attach`] relies on for speed only — and
+/// [`attach`] puts each lead's records in id order.
+const CONCAT: &str = "group_concat(data, char(30))";
 
 // Reads of leads by id say `+deleted`: otherwise SQLite answers them by walking the
 // `(deleted, date_updated, id)` index over every live lead (and sorting), which made each
@@ -61,6 +69,11 @@ pub(crate) fn leads_by_ids_sql() -> String {
 /// A page of leads after an id, in id order, with their aggregates.
 pub(crate) fn leads_page_sql() -> String {
     format!("SELECT {LEAD_COLUMNS} FROM leads WHERE +deleted = 0 AND id > ? ORDER BY id LIMIT ?")
+}
+
+/// The records of `table` of the leads in an id range (inclusive), see [`CONCAT`].
+pub(crate) fn child_range_sql(table: &str) -> String {
+    format!("SELECT {CONCAT} FROM {table} WHERE deleted = 0 AND lead_id >= ? AND lead_id <= ?")
 }
 
 /// Lead-list rows of an id list (JSON array).
@@ -131,40 +144,30 @@ impl Store {
     }
 
     /// Up to `limit` leads in id order after `after`, with everything nested and aggregates
-    /// (the rebuild path: one range read per table).
+    /// (what a rebuild reads, decoded at once; a rebuild itself reads with a
+    /// [`PageReader`]).
     pub async fn index_page(&self, after: Option<Id>, limit: i64) -> Result<Vec<IndexRow>> {
         let after = after.map(|a| a.to_string()).unwrap_or_default();
-        // No `mmap_size` here: it stays set on the pooled connection, and the first queries
-        // on such connections after a rebuild took 30–40 ms each (the first write after a
-        // rebuild took 100 ms to become searchable); it also put most of the file in RSS.
         let mut conn = self.pool.acquire().await?;
-        let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
-        let leads = sqlx::query(&leads_page_sql())
-            .bind(&after)
-            .bind(limit)
-            .fetch_all(&mut *tx)
-            .await?;
-        let mut out = lead_rows(leads)?;
-        let (Some(first), Some(last)) = (out.first(), out.last()) else {
-            return Ok(vec![]);
-        };
-        let (lo, hi) = (
-            first.bundle.lead.id.to_string(),
-            last.bundle.lead.id.to_string(),
-        );
-        for table in CHILD_TABLES {
-            let sql = format!(
-                "SELECT {CONCAT} FROM {table} WHERE deleted = 0 AND lead_id >= ? AND lead_id <= ?"
-            );
-            let text: Option<String> = sqlx::query_scalar(&sql)
-                .bind(&lo)
-                .bind(&hi)
-                .fetch_one(&mut *tx)
-                .await?;
-            attach(&mut out, table, text.as_deref())?;
-        }
-        tx.commit().await?;
-        Ok(out)
+        read_page(&mut conn, &after, limit).await?.decode()
+    }
+
+    /// A reader of every lead in id order for a rebuild, on a read-only connection of its
+    /// own (closed when the reader is dropped): it reads with memory-mapped I/O, which
+    /// saves copying the whole file through `read` calls, and the setting must not stay on
+    /// the pool's connections (the first queries on such a connection took 30–40 ms, and it
+    /// put most of the file in the process's RSS).
+    pub async fn page_reader(&self) -> Result<PageReader> {
+        let opts = SqliteConnectOptions::new()
+            .filename(&self.path)
+            .read_only(true)
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .pragma("mmap_size", READER_MMAP.to_string());
+        let conn = opts.connect().await?;
+        Ok(PageReader {
+            conn,
+            after: String::new(),
+        })
     }
 
     /// Lead-list rows for the given ids, in the order given (missing or deleted ids skipped).
@@ -186,39 +189,134 @@ impl Store {
 
 fn lead_rows(rows: Vec<sqlx::sqlite::SqliteRow>) -> Result<Vec<IndexRow>> {
     rows.into_iter()
-        .map(|row| {
-            let data: String = row.get(1);
-            let lead: Lead = decode(&data)?;
-            Ok(IndexRow {
-                bundle: LeadBundle {
-                    lead,
-                    contacts: vec![],
-                    activities: vec![],
-                    tasks: vec![],
-                    opportunities: vec![],
-                },
-                aggregates: Aggregates {
-                    n_contacts: row.get(2),
-                    n_calls: row.get(3),
-                    n_emails: row.get(4),
-                    n_notes: row.get(5),
-                    n_meetings: row.get(6),
-                    n_activities: row.get(7),
-                    n_tasks: row.get(8),
-                    n_opportunities: row.get(9),
-                    last_called: row.get(10),
-                    last_emailed: row.get(11),
-                    email_opened: row.get(12),
-                    last_activity: row.get(13),
-                },
-            })
-        })
+        .map(|row| raw_lead(&row).decode())
         .collect()
 }
 
-/// Attaches the records in `text` (JSON texts joined by `RS`, ordered by lead id, then id)
-/// to the leads of `out` (ordered by id); records of leads not in `out` are skipped.
-fn attach(out: &mut [IndexRow], table: &str, text: Option<&str>) -> Result<()> {
+fn raw_lead(row: &sqlx::sqlite::SqliteRow) -> RawLead {
+    RawLead {
+        id: row.get(0),
+        data: row.get(1),
+        aggregates: Aggregates {
+            n_contacts: row.get(2),
+            n_calls: row.get(3),
+            n_emails: row.get(4),
+            n_notes: row.get(5),
+            n_meetings: row.get(6),
+            n_activities: row.get(7),
+            n_tasks: row.get(8),
+            n_opportunities: row.get(9),
+            last_called: row.get(10),
+            last_emailed: row.get(11),
+            email_opened: row.get(12),
+            last_activity: row.get(13),
+        },
+    }
+}
+
+/// A page of leads as SQLite returned them (see [`RawPage`]).
+async fn read_page(conn: &mut SqliteConnection, after: &str, limit: i64) -> Result<RawPage> {
+    let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
+    let leads: Vec<RawLead> = sqlx::query(&leads_page_sql())
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(raw_lead)
+        .collect();
+    let mut children = Vec::new();
+    if let (Some(first), Some(last)) = (leads.first(), leads.last()) {
+        for table in CHILD_TABLES {
+            let text: Option<String> = sqlx::query_scalar(&child_range_sql(table))
+                .bind(&first.id)
+                .bind(&last.id)
+                .fetch_one(&mut *tx)
+                .await?;
+            if let Some(text) = text {
+                children.push((table, text));
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(RawPage { leads, children })
+}
+
+/// What a rebuild reads: pages of leads in id order, each read in one transaction.
+pub struct PageReader {
+    conn: SqliteConnection,
+    after: String,
+}
+
+impl PageReader {
+    /// The next `limit` leads (an empty page at the end).
+    pub async fn next_page(&mut self, limit: i64) -> Result<RawPage> {
+        let page = read_page(&mut self.conn, &self.after, limit).await?;
+        if let Some(last) = page.leads.last() {
+            self.after.clone_from(&last.id);
+        }
+        Ok(page)
+    }
+}
+
+/// A page of leads before decoding: each lead's row and each child table's records as one
+/// text. Decoding takes about as long as reading, so a rebuild decodes a page on another
+/// thread while it reads the next.
+pub struct RawPage {
+    leads: Vec<RawLead>,
+    children: Vec<(&'static str, String)>,
+}
+
+struct RawLead {
+    id: String,
+    data: String,
+    aggregates: Aggregates,
+}
+
+impl RawLead {
+    fn decode(self) -> Result<IndexRow> {
+        let lead: Lead = decode(&self.data)?;
+        Ok(IndexRow {
+            bundle: LeadBundle {
+                lead,
+                contacts: vec![],
+                activities: vec![],
+                tasks: vec![],
+                opportunities: vec![],
+            },
+            aggregates: self.aggregates,
+        })
+    }
+}
+
+impl RawPage {
+    /// Leads in the page.
+    pub fn len(&self) -> usize {
+        self.leads.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.leads.is_empty()
+    }
+
+    /// The leads with everything nested, in id order.
+    pub fn decode(self) -> Result<Vec<IndexRow>> {
+        let mut out = self
+            .leads
+            .into_iter()
+            .map(RawLead::decode)
+            .collect::<Result<Vec<_>>>()?;
+        for (table, text) in &self.children {
+            attach(&mut out, table, Some(text))?;
+        }
+        Ok(out)
+    }
+}
+
+/// Attaches the records in `text` (JSON texts joined by `RS`, in any order; lead by lead is
+/// fastest) to the leads of `out` (ordered by id), each lead's records in id order; records
+/// of leads not in `out` are skipped.
+pub(crate) fn attach(out: &mut [IndexRow], table: &str, text: Option<&str>) -> Result<()> {
     let Some(text) = text else { return Ok(()) };
     let mut i = 0;
     for data in text.split(RS) {
@@ -249,11 +347,30 @@ fn attach(out: &mut [IndexRow], table: &str, text: Option<&str>) -> Result<()> {
             }
         }
     }
+    for row in out.iter_mut() {
+        let b = &mut row.bundle;
+        match table {
+            "contacts" => in_id_order(&mut b.contacts, |r| r.id),
+            "activities" => in_id_order(&mut b.activities, |r| r.id),
+            "tasks" => in_id_order(&mut b.tasks, |r| r.id),
+            _ => in_id_order(&mut b.opportunities, |r| r.id),
+        }
+    }
     Ok(())
 }
 
-/// The bundle of `lead` in `out`, walking `i` forward (records come in lead order).
+fn in_id_order<T>(records: &mut [T], id: impl Fn(&T) -> Id) {
+    if !records.is_sorted_by_key(&id) {
+        records.sort_by_key(id);
+    }
+}
+
+/// The bundle of `lead` in `out`: the one at `i` or after it (records usually come lead by
+/// lead), else found by binary search.
 fn slot<'a>(out: &'a mut [IndexRow], i: &mut usize, lead: Id) -> Option<&'a mut LeadBundle> {
+    if out.get(*i).is_none_or(|r| r.bundle.lead.id > lead) {
+        *i = out.partition_point(|r| r.bundle.lead.id < lead);
+    }
     while *i < out.len() && out[*i].bundle.lead.id < lead {
         *i += 1;
     }

@@ -15,7 +15,7 @@ mod write;
 
 pub use bulk::BulkReport;
 pub use error::{Error, Result};
-pub use feed::{IndexRow, Touched};
+pub use feed::{IndexRow, PageReader, RawPage, Touched};
 pub use lookup::{ContactKey, ImportCheckpoint, LeadKey, MergeTarget};
 pub use phones::PhoneMatch;
 pub use read::{

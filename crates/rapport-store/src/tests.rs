@@ -660,3 +660,82 @@ async fn lead_reads_by_id_use_the_primary_key() {
         assert!(!plan.contains("leads_by_updated"), "{sql}\n{plan}");
     }
 }
+
+#[tokio::test]
+async fn child_ranges_are_read_from_the_lead_index_without_sorting() {
+    let (_dir, s) = store().await;
+    for table in feed::CHILD_TABLES {
+        let explain = format!("EXPLAIN QUERY PLAN {}", feed::child_range_sql(table));
+        let plan: Vec<String> = sqlx::query(&explain)
+            .bind("a")
+            .bind("b")
+            .fetch_all(s.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| sqlx::Row::get::<String, _>(r, 3))
+            .collect();
+        let plan = plan.join(" | ");
+        assert!(plan.contains(&format!("{table}_by_lead")), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    }
+}
+
+/// Every read the indexer makes of a lead gives the same records in id order, whatever
+/// order SQLite hands them over in.
+#[tokio::test]
+async fn the_index_feed_reads_whole_leads_in_id_order() {
+    let (_dir, s) = store().await;
+    let leads = [
+        new_lead(&s, "A").await,
+        new_lead(&s, "B").await,
+        new_lead(&s, "C").await,
+    ];
+    // Interleaved: each lead's notes are not contiguous in id (insertion) order.
+    for i in 0..4 {
+        for lead in &leads {
+            note(&s, lead, &format!("{} {i}", lead.name), None).await;
+        }
+    }
+    let notes = |rows: &[IndexRow]| -> Vec<(String, Vec<Id>)> {
+        rows.iter()
+            .map(|r| {
+                let ids: Vec<Id> = r.bundle.activities.iter().map(|a| a.id).collect();
+                (r.bundle.lead.name.clone(), ids)
+            })
+            .collect()
+    };
+    let ids: Vec<Id> = leads.iter().map(|l| l.id).collect();
+    let expected = notes(&s.index_rows(&ids).await.unwrap());
+    assert_eq!(expected.len(), 3);
+    for (name, ids) in &expected {
+        assert_eq!(ids.len(), 4, "{name}");
+        assert!(ids.is_sorted(), "{name}: {ids:?}");
+    }
+    assert_eq!(notes(&s.index_page(None, 10).await.unwrap()), expected);
+
+    // Pages of two: the reader goes on after the last lead of each page.
+    let mut reader = s.page_reader().await.unwrap();
+    let mut paged = Vec::new();
+    loop {
+        let page = reader.next_page(2).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 2);
+        paged.extend(page.decode().unwrap());
+    }
+    assert_eq!(notes(&paged), expected);
+
+    // Records in reverse id order (leads out of order too) attach the same way.
+    let reversed: Vec<String> = sqlx::query_scalar("SELECT data FROM activities ORDER BY id DESC")
+        .fetch_all(s.pool())
+        .await
+        .unwrap();
+    let mut rows = s.index_rows(&ids).await.unwrap();
+    for r in &mut rows {
+        r.bundle.activities.clear();
+    }
+    feed::attach(&mut rows, "activities", Some(&reversed.join("\u{1e}"))).unwrap();
+    assert_eq!(notes(&rows), expected);
+}
