@@ -2,9 +2,9 @@
 //! document and one child document per contact, call, email, note, meeting, task and
 //! opportunity. Pure: no IO; the user names it needs are passed in.
 //!
-//! Child documents carry only what sub-queries read: activities, tasks and opportunities
-//! have no `all` field (a bare word inside `call(…)` searches the kind's text fields, see
-//! [`child_text_fields`]), and only lead documents carry the lead id as fast fields (a
+//! Child documents carry only what sub-queries read: no free-text `all` field beyond a
+//! contact's custom values (a bare word inside `call(…)` or `contact(…)` searches the kind's
+//! text fields, see [`child_text_fields`]), and only lead documents carry the lead id as fast fields (a
 //! lead's documents are added as one block, lead first, so a child finds its lead by
 //! position — see `query`).
 //!
@@ -43,11 +43,14 @@ pub fn day_number(d: NaiveDate) -> i64 {
     (d - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()).num_days()
 }
 
-/// The text fields that make up the free text of a child document of `kind` that has no
-/// `all` field (every value they hold is part of that free text), or `None` when documents
-/// of `kind` have an `all` field.
+/// The text fields that make up the free text of a child document of `kind` (every value
+/// they hold is part of that free text), or `None` for leads, whose `all` field holds all
+/// of theirs. A contact's `all` holds only its custom values: its other values are in
+/// their own fields, which is where `contact(…)` finds its words (one copy fewer of every
+/// contact's text).
 pub fn child_text_fields(kind: &str) -> Option<&'static [&'static str]> {
     Some(match kind {
+        "contact" => &["name", "title", "email", "phone", "all"],
         "call" => &["note"],
         "email" => &["subject", "body"],
         "note" => &["title", "body"],
@@ -98,7 +101,7 @@ fn id_parts(id: Id) -> (u64, u64) {
 struct Doc<'a> {
     f: &'a Fields,
     doc: TantivyDocument,
-    /// Whether this kind of document has an `all` field.
+    /// Whether this kind of document has an `all` field (leads; contacts, for custom values).
     keep_all: bool,
     custom_tokens: Vec<Token>,
     custom_sort: BTreeMap<String, OwnedValue>,
@@ -126,7 +129,7 @@ impl<'a> Doc<'a> {
         Doc {
             f,
             doc,
-            keep_all: child_text_fields(kind).is_none(),
+            keep_all: matches!(kind, "lead" | "contact"),
             custom_tokens: Vec::new(),
             custom_sort: BTreeMap::new(),
             buf: String::new(),
@@ -163,22 +166,14 @@ impl<'a> Doc<'a> {
         self.doc.add_text(self.f.exact, exact_term(key, value));
     }
 
-    /// A text value of `field`: searchable words, its exact value, presence; and, when
-    /// `in_all`, part of the record's free text.
+    /// A text value of `field` (one of [`crate::schema::MARKED_FIELDS`]): its words, which
+    /// also answer `=` and "has a value" (see [`crate::words`]); and, when `in_all`, part of
+    /// the record's free text.
     fn text(&mut self, field: &str, value: &str, in_all: bool) {
         if value.trim().is_empty() {
             return;
         }
         self.doc.add_text(self.field(field), value);
-        let mut buf = std::mem::take(&mut self.buf);
-        exact_term_of_raw(&mut buf, field, value);
-        self.doc.add_text(self.f.exact, &buf);
-        // The normalized value is the tokens joined: empty when there is none.
-        let wordless = buf.len() == field.len() + SEP.len_utf8();
-        self.buf = buf;
-        if wordless {
-            self.present(field);
-        }
         if in_all {
             self.all(value);
         }
@@ -198,7 +193,8 @@ impl<'a> Doc<'a> {
         }
     }
 
-    /// A phone number: E.164 digits and national digits, as words and exact values.
+    /// A phone number: E.164 digits and national digits, as words (an exact number is a
+    /// word: the planner's `phone = …` is a term query).
     fn phone(&mut self, field: &str, e164: &str, in_all: bool) {
         let variants = phone_variants(e164);
         if variants.is_empty() {
@@ -206,9 +202,6 @@ impl<'a> Doc<'a> {
         }
         let joined = variants.join(" ");
         self.doc.add_text(self.field(field), &joined);
-        for v in &variants {
-            self.exact(field, v);
-        }
         // Digits are words, unless too long to be indexed.
         if variants.iter().all(|v| !has_words(v)) {
             self.present(field);
@@ -474,13 +467,13 @@ pub fn lead_docs(f: &Fields, row: &IndexRow, users: &Users) -> Vec<TantivyDocume
 
 fn contact_doc(f: &Fields, c: &Contact, lead_text: &str) -> TantivyDocument {
     let mut d = Doc::new(f, "contact", c.lead_id, lead_text);
-    d.text("name", &c.name, true);
-    d.opt_text("title", c.title.as_deref(), true);
+    d.text("name", &c.name, false);
+    d.opt_text("title", c.title.as_deref(), false);
     for e in &c.emails {
-        d.text("email", &e.email, true);
+        d.text("email", &e.email, false);
     }
     for p in &c.phones {
-        d.phone("phone", &p.phone, true);
+        d.phone("phone", &p.phone, false);
     }
     d.custom(&c.custom);
     d.ts("created", &c.date_created);

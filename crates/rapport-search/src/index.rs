@@ -19,7 +19,9 @@ use crate::collect::{Key, TopCollector};
 use crate::indexer::{Cmd, HEAP, Indexer, Payload, Progress, ReindexReport, Shared};
 use crate::plan::{Context, Plan, SortSource, plan_text};
 use crate::query::{Builder, SegmentCache};
-use crate::schema::{Fields, SCHEMA_VERSION, TOKENIZER, analyzer};
+use crate::schema::{
+    Fields, MARKED_TOKENIZER, SCHEMA_VERSION, TOKENIZER, analyzer, marked_analyzer,
+};
 use crate::time::Clock;
 use crate::{Error, Result};
 
@@ -135,6 +137,9 @@ impl SearchIndex {
             }
         };
         index.tokenizers().register(TOKENIZER, analyzer());
+        index
+            .tokenizers()
+            .register(MARKED_TOKENIZER, marked_analyzer());
         let cache = Arc::new(SegmentCache::new(&fields));
         let warmer: Weak<dyn Warmer> = Arc::downgrade(&cache) as Weak<dyn Warmer>;
         let reader = index

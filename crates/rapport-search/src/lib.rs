@@ -33,6 +33,7 @@ mod plan;
 mod query;
 pub mod schema;
 mod time;
+pub mod words;
 
 pub mod bench;
 

@@ -7,16 +7,19 @@ use tantivy::schema::{
     FAST, Field, IndexRecordOption, JsonObjectOptions, STRING, Schema, TextFieldIndexing,
     TextOptions,
 };
-use tantivy::tokenizer::{
-    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
-};
+use tantivy::tokenizer::TextAnalyzer;
+
+use crate::words::{Words, for_each_word};
 
 /// Bumped whenever the schema or what documents contain changes: an index with another
 /// version is rebuilt at open.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// The name the folding analyzer is registered under.
 pub const TOKENIZER: &str = "rapport";
+
+/// The name the marking analyzer is registered under (see [`MARKED_FIELDS`]).
+pub const MARKED_TOKENIZER: &str = "rapport_marked";
 
 /// Separates a key from a value inside `exact`, `present`-style and custom terms.
 pub const SEP: char = '\u{1}';
@@ -51,6 +54,33 @@ pub const TEXT_FIELDS: &[&str] = &[
     "local_phone",
     "custom",
 ];
+
+/// The text fields whose values are marked (see [`crate::words`]): `field = "…"` on them is
+/// the phrase of the value's words between marks. Phone fields find exact numbers by their
+/// digit words; user fields have no `=` (only `me`, by id); `all` and `custom` are never
+/// compared whole.
+pub const MARKED_FIELDS: &[&str] = &[
+    "name",
+    "company",
+    "description",
+    "url",
+    "city",
+    "state",
+    "zip",
+    "country",
+    "location",
+    "title",
+    "email",
+    "note",
+    "subject",
+    "body",
+    "from",
+    "to",
+    "text",
+];
+
+/// The phone fields: words are the E.164 and national digits of each number.
+pub const PHONE_FIELDS: &[&str] = &["phone", "remote_phone", "local_phone"];
 
 /// i64 fields (fast only: tantivy answers ranges over fast fields from the column, and
 /// sorts read it): counts, timestamps in ms since the epoch, and day numbers (days since
@@ -95,7 +125,8 @@ pub struct Fields {
     pub contact_pos: Field,
     pub slice: Field,
     pub name_sort: Field,
-    /// `{field}\u{1}{normalized whole value}`: exact values, labels, flags, user ids.
+    /// `{field}\u{1}{normalized whole value}`: labels, flags, user ids and custom values
+    /// (text fields are compared whole through their marks, phones by their digit words).
     pub exact: Field,
     /// `{field}`: the field has a value — for custom fields, and for text values without a
     /// word (otherwise the field's norms say it; labels have their `exact` terms).
@@ -114,8 +145,18 @@ impl Fields {
                 .set_tokenizer(TOKENIZER)
                 .set_index_option(IndexRecordOption::WithFreqsAndPositions),
         );
+        let marked = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(MARKED_TOKENIZER)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        );
         for name in TEXT_FIELDS {
-            b.add_text_field(name, text.clone());
+            let options = if MARKED_FIELDS.contains(name) {
+                &marked
+            } else {
+                &text
+            };
+            b.add_text_field(name, options.clone());
         }
         for name in I64_FIELDS {
             b.add_i64_field(name, FAST);
@@ -233,37 +274,29 @@ pub fn list_position(name: &str) -> Option<u32> {
     })
 }
 
-/// The analyzer for every text field: split on non-alphanumerics, lower-case, fold accents.
+/// The analyzer for every text field: split on non-alphanumerics, lower-case, fold accents
+/// (see [`crate::words`]).
 pub fn analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(64))
-        .filter(LowerCaser)
-        .filter(AsciiFoldingFilter)
-        .build()
+    TextAnalyzer::from(Words::plain())
+}
+
+/// The analyzer of [`MARKED_FIELDS`]: the same words, each value between two marks.
+pub fn marked_analyzer() -> TextAnalyzer {
+    TextAnalyzer::from(Words::marked())
 }
 
 /// The tokens of `text` as the index sees them.
 pub fn tokens(text: &str) -> Vec<String> {
-    thread_local! {
-        static ANALYZER: std::cell::RefCell<TextAnalyzer> = std::cell::RefCell::new(analyzer());
-    }
-    ANALYZER.with(|a| {
-        let mut a = a.borrow_mut();
-        let mut stream = a.token_stream(text);
-        let mut out = Vec::new();
-        while stream.advance() {
-            out.push(stream.token().text.clone());
-        }
-        out
-    })
+    let mut out = Vec::new();
+    for_each_word(text, |w| out.push(w.to_owned()));
+    out
 }
 
 /// Whether `text` has at least one token.
 pub fn has_words(text: &str) -> bool {
-    thread_local! {
-        static ANALYZER: std::cell::RefCell<TextAnalyzer> = std::cell::RefCell::new(analyzer());
-    }
-    ANALYZER.with(|a| a.borrow_mut().token_stream(text).advance())
+    let mut any = false;
+    for_each_word(text, |_| any = true);
+    any
 }
 
 /// The normalized whole value for exact comparisons: its tokens joined by one space.
@@ -276,20 +309,13 @@ pub fn norm(text: &str) -> String {
 /// Appends the normalized value of `text` to `out` (what [`norm`] returns), without a
 /// string per token.
 pub fn norm_into(text: &str, out: &mut String) {
-    thread_local! {
-        static ANALYZER: std::cell::RefCell<TextAnalyzer> = std::cell::RefCell::new(analyzer());
-    }
-    ANALYZER.with(|a| {
-        let mut a = a.borrow_mut();
-        let mut stream = a.token_stream(text);
-        let mut first = true;
-        while stream.advance() {
-            if !first {
-                out.push(' ');
-            }
-            first = false;
-            out.push_str(&stream.token().text);
+    let mut first = true;
+    for_each_word(text, |w| {
+        if !first {
+            out.push(' ');
         }
+        first = false;
+        out.push_str(w);
     });
 }
 

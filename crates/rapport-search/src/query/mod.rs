@@ -48,7 +48,11 @@ use tantivy::{
 
 use crate::document::child_text_fields;
 use crate::plan::Node;
-use crate::schema::{F64_FIELDS, Fields, I64_FIELDS, SEP, TEXT_FIELDS, exact_term, ordered_hex};
+use crate::schema::{
+    F64_FIELDS, Fields, I64_FIELDS, MARKED_FIELDS, PHONE_FIELDS, SEP, TEXT_FIELDS, exact_term,
+    ordered_hex,
+};
+use crate::words::MARK;
 
 mod cache;
 mod filter;
@@ -331,12 +335,16 @@ impl Builder<'_> {
                 let keyed = tokens.iter().map(|t| format!("{key}{SEP}{t}")).collect();
                 self.words(self.f.get("custom"), keyed, *prefix)
             }
-            Node::Exact { key, value } => {
-                term_query(Term::from_field_text(self.f.exact, &exact_term(key, value)))
-            }
+            Node::Exact { key, value } => self.exact(key, value),
             // Numbers have no `present` term: their fast field says whether they exist.
             Node::Present(key) if is_number(key) => Box::new(HasValueQuery(key.clone())),
-            // Text fields: words in the field (its norms), or a value without words.
+            // Marked fields: every value has tokens (its marks), so the norms say it.
+            Node::Present(key) if MARKED_FIELDS.contains(&key.as_str()) => Box::new(NormQuery {
+                field: self.f.get(key),
+                name: key.clone(),
+                cache: self.cache.clone(),
+            }),
+            // Other text fields: words in the field (its norms), or a value without words.
             Node::Present(key) if is_text(key) => Box::new(BooleanQuery::new(vec![
                 (
                     Occur::Should,
@@ -455,6 +463,29 @@ impl Builder<'_> {
             b => b.as_ref().map(t),
         };
         Box::new(RangeQuery::new(lo, hi))
+    }
+
+    /// `key` equals the normalized `value`: on a marked field the phrase of its words
+    /// between marks (the whole of one value), on a phone field its digit word, else the
+    /// `exact` term.
+    fn exact(&self, key: &str, value: &str) -> Q {
+        if MARKED_FIELDS.contains(&key) {
+            let field = self.f.get(key);
+            let mark = || Term::from_field_text(field, MARK);
+            let mut terms = vec![mark()];
+            terms.extend(
+                value
+                    .split(' ')
+                    .filter(|w| !w.is_empty())
+                    .map(|w| Term::from_field_text(field, w)),
+            );
+            terms.push(mark());
+            return Box::new(PhraseQuery::new(terms));
+        }
+        if PHONE_FIELDS.contains(&key) {
+            return term_query(Term::from_field_text(self.f.get(key), value));
+        }
+        term_query(Term::from_field_text(self.f.exact, &exact_term(key, value)))
     }
 
     /// Words in order; with `prefix`, the last one matches as a prefix (and an exact match

@@ -224,6 +224,17 @@ fn atom() -> impl Strategy<Value = String> {
         (op(), 1u32..90, 0u32..200)
             .prop_map(|(o, d, n)| format!("call(date {o} \"{d} days ago\" duration > {n})")),
         prop::sample::select(TITLES.to_vec()).prop_map(|t| format!("contact(title:\"{t}\")")),
+        // Free text inside `contact(…)`: its name, title, emails and phones.
+        (
+            prop::sample::select([WORDS, TITLES, &["smith", "of sales", "com"]].concat()),
+            1usize..8
+        )
+            .prop_map(|(w, n)| format!("contact({})", w.chars().take(n).collect::<String>())),
+        (
+            prop::sample::select(WORDS.to_vec()),
+            prop::sample::select(vec!["smith", "cto", "founder"])
+        )
+            .prop_map(|(a, b)| format!("contact(\"{a} {b}\")")),
         prop::sample::select(TITLES.to_vec()).prop_map(|t| format!("title = \"{t}\"")),
         (
             prop::sample::select(vec!["name", "contact"]),
@@ -560,6 +571,17 @@ fn lead_ok(b: &LeadBundle, e: &Expr) -> bool {
 fn contact_ok(b: &LeadBundle, c: &Contact, e: &Expr) -> bool {
     match e {
         Expr::And(v) => v.iter().all(|x| contact_ok(b, c, x)),
+        Expr::Text(w) | Expr::Phrase(w) => {
+            let mut values = vec![c.name.clone()];
+            values.extend(c.title.clone());
+            values.extend(c.emails.iter().map(|e| e.email.clone()));
+            values.extend(
+                c.phones
+                    .iter()
+                    .map(|p| p.phone.trim_start_matches('+').to_owned()),
+            );
+            matches_words(&values, &w.node, matches!(e, Expr::Text(_)))
+        }
         Expr::Has(t) => match t.node {
             HasTarget::Phone => !c.phones.is_empty(),
             HasTarget::Email => !c.emails.is_empty(),

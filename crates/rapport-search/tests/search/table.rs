@@ -122,6 +122,75 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
     v
 }
 
+/// `=` compares whole values: all of one value's words in order, not part of a value and
+/// not words from two values; a value without words is still a value; a phone is equal
+/// to a whole number, not a prefix of one.
+#[tokio::test]
+async fn exact_values_are_whole_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut york = lead(1, "New New York");
+    york.lead.url = Some(format!("https://{}.example.com", "x".repeat(70)));
+    let mut ann = contact(&york, 1, "Ann Lee");
+    ann.title = Some("—".into());
+    ann.emails = ["ann@york.com", "lee@york.com"]
+        .map(|e| ContactEmail {
+            email: e.into(),
+            kind: "office".into(),
+        })
+        .to_vec();
+    ann.phones = vec![ContactPhone {
+        phone: "+14155550123".into(),
+        kind: "office".into(),
+    }];
+    york.contacts.push(ann);
+    let mut bob = contact(&york, 2, "Bob");
+    bob.title = Some("Head of Sales".into());
+    york.contacts.push(bob);
+    let mut newer = lead(2, "New York");
+    newer.lead.addresses = vec![Address {
+        address_1: Some("1 Main St".into()),
+        city: Some("York".into()),
+        ..Default::default()
+    }];
+    let store = store(&dir, &[], &[], vec![york, newer]).await;
+    let index = index(&store).await;
+    let cases: Vec<(&str, Vec<&str>)> = vec![
+        ("name = \"New New York\"", vec!["New New York"]),
+        ("name = \"new york\"", vec!["New York"]),
+        ("name = york", vec![]),
+        ("company = \"NEW YORK\"", vec!["New York"]),
+        ("name = \"ann lee\"", vec!["New New York"]),
+        ("contact = ann", vec![]),
+        ("title = \"head of sales\"", vec!["New New York"]),
+        ("title = \"head of\"", vec![]),
+        ("title = sales", vec![]),
+        ("title:*", vec!["New New York"]),
+        ("contact(title:* name:ann)", vec!["New New York"]),
+        ("email = \"lee@york.com\"", vec!["New New York"]),
+        ("email = \"york com\"", vec![]),
+        ("email = \"ann york\"", vec![]),
+        ("city = york", vec!["New York"]),
+        ("location = york", vec!["New York"]),
+        ("location = \"1 main st\"", vec!["New York"]),
+        ("location = \"st york\"", vec![]),
+        ("url = \"https example com\"", vec!["New New York"]),
+        ("phone = \"+1 415 555 0123\"", vec!["New New York"]),
+        ("phone = 4155550123", vec!["New New York"]),
+        ("phone = 415555", vec![]),
+        ("phone:415555", vec!["New New York"]),
+        ("name in (\"york\", \"new york\")", vec!["New York"]),
+    ];
+    let mut failures = vec![];
+    for (query, expected) in cases {
+        let got = names(&index, &store, query).await.map(sorted);
+        let want: Vec<String> = sorted(expected.iter().map(|s| s.to_string()).collect());
+        if got != Ok(want.clone()) {
+            failures.push(format!("{query}\n  want {want:?}\n  got  {got:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[tokio::test]
 async fn design_examples() {
     let dir = tempfile::tempdir().unwrap();
