@@ -1,6 +1,7 @@
 //! Rapport's domain core: record types, ids, validation, the hybrid logical clock and the
 //! operations that turn a request into a plan of writes. Pure: no IO, no clock reads, no Tauri.
 
+mod activity_json;
 pub mod bundle;
 pub mod demo;
 pub mod error;

@@ -107,7 +107,8 @@ pub enum Direction {
 }
 
 /// One timeline item. `activity_at` is when it happened (and what its id carries).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Read from JSON by `activity_json` (in one pass; the same shape).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Activity {
     pub id: Id,
     pub lead_id: Id,
