@@ -352,30 +352,23 @@ pub fn lead_docs(f: &Fields, row: &IndexRow, users: &Users) -> Vec<TantivyDocume
     let mut d = Doc::new(f, "lead", lead.id, lt);
     d.doc.add_u64(f.slice, slice_hash(lt));
     d.doc.add_text(f.name_sort, norm(&lead.name));
+    // `company:` is the lead's own name: the `name` field of lead documents.
     d.text("name", &lead.name, true);
-    d.text("company", &lead.name, false);
     d.opt_text("description", lead.description.as_deref(), true);
     d.opt_text("url", lead.url.as_deref(), true);
     d.label("status", &lead.status_label);
     d.user("owner", lead.owner_id, users);
+    // `location:` (any address part) is the street lines here or a part in its own field.
     for a in &lead.addresses {
         for (field, value) in [
+            ("location", &a.address_1),
+            ("location", &a.address_2),
             ("city", &a.city),
             ("state", &a.state),
             ("zip", &a.zipcode),
             ("country", &a.country),
         ] {
-            d.opt_text(field, value.as_deref(), false);
-        }
-        for part in [
-            &a.address_1,
-            &a.address_2,
-            &a.city,
-            &a.state,
-            &a.zipcode,
-            &a.country,
-        ] {
-            d.opt_text("location", part.as_deref(), true);
+            d.opt_text(field, value.as_deref(), true);
         }
     }
     // The lead's free text includes its contacts' (their own documents hold the values

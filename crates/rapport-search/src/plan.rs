@@ -206,13 +206,15 @@ fn kind(scope: Scope, field: &Field) -> Option<Kind> {
     let specific = match scope {
         Scope::Lead => match field {
             F::Name => Text("name"),
-            F::Company => Text("company"),
+            // The lead's own name (a lead document's `name`); `name:` adds contact names.
+            F::Company => Text("name"),
             F::Description => Text("description"),
             F::Url => Text("url"),
             F::City => Text("city"),
             F::State => Text("state"),
             F::Zip => Text("zip"),
             F::Country => Text("country"),
+            // The street lines; `cmp` adds the other address parts.
             F::Location => Text("location"),
             F::Status => Label("status"),
             F::Owner => User("owner"),
@@ -465,7 +467,8 @@ impl Resolver<'_> {
 
     /// A comparison in `scope`. On leads, contact values (`contact`, `title`, `email`,
     /// `phone`, and `name` beside the lead's own) are held by the contact documents only:
-    /// the condition becomes "some contact matches".
+    /// the condition becomes "some contact matches". `location` is any address part: the
+    /// street lines (its own field) or the city, state, zip or country (theirs).
     fn cmp(
         &self,
         scope: Scope,
@@ -499,6 +502,22 @@ impl Resolver<'_> {
                 self.cmp_here(scope, field, op, value)?,
                 contact(Field::Name)?,
             ])),
+            Field::Location => {
+                let part = |node: Field| {
+                    let part = Spanned {
+                        node,
+                        span: field.span.clone(),
+                    };
+                    self.cmp_here(scope, &part, op, value)
+                };
+                Ok(Node::Or(vec![
+                    part(Field::Location)?,
+                    part(Field::City)?,
+                    part(Field::State)?,
+                    part(Field::Zip)?,
+                    part(Field::Country)?,
+                ]))
+            }
             _ => self.cmp_here(scope, field, op, value),
         }
     }
