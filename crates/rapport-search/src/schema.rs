@@ -126,8 +126,9 @@ pub struct Fields {
     /// `{field}\u{1}{normalized whole value}`: labels, flags, user ids and custom values
     /// (text fields are compared whole through their marks, phones by their digit words).
     pub exact: Field,
-    /// `{field}`: the field has a value — for custom fields, and for text values without a
-    /// word (otherwise the field's norms say it; labels have their `exact` terms).
+    /// `{field}`: the field has a value — for custom fields, and for a value without a word
+    /// in a text field that is not marked (a user's name, a phone); otherwise the field's
+    /// norms say it, and labels have their `exact` terms.
     pub present: Field,
     /// `{key}\u{1}n{hex}` / `{key}\u{1}d{hex}`: ordered custom numbers and dates.
     pub custom_num: Field,
