@@ -166,7 +166,7 @@ impl<'a> Doc<'a> {
         self.doc.add_text(self.f.exact, exact_term(key, value));
     }
 
-    /// A text value of `field` (one of [`crate::schema::MARKED_FIELDS`]): its words, which
+    /// A text value of `field` (a marked one, see [`crate::schema::is_marked`]): its words, which
     /// also answer `=` and "has a value" (see [`crate::words`]); and, when `in_all`, part of
     /// the record's free text.
     fn text(&mut self, field: &str, value: &str, in_all: bool) {

@@ -18,7 +18,7 @@ pub const SCHEMA_VERSION: u32 = 6;
 /// The name the folding analyzer is registered under.
 pub const TOKENIZER: &str = "rapport";
 
-/// The name the marking analyzer is registered under (see [`MARKED_FIELDS`]).
+/// The name the marking analyzer is registered under (see [`is_marked`]).
 pub const MARKED_TOKENIZER: &str = "rapport_marked";
 
 /// Separates a key from a value inside `exact`, `present`-style and custom terms.
@@ -54,28 +54,24 @@ pub const TEXT_FIELDS: &[&str] = &[
     "custom",
 ];
 
-/// The text fields whose values are marked (see [`crate::words`]): `field = "…"` on them is
-/// the phrase of the value's words between marks. Phone fields find exact numbers by their
-/// digit words; user fields have no `=` (only `me`, by id); `all` and `custom` are never
-/// compared whole.
-pub const MARKED_FIELDS: &[&str] = &[
-    "name",
-    "description",
-    "url",
-    "city",
-    "state",
-    "zip",
-    "country",
-    "location",
-    "title",
-    "email",
-    "note",
-    "subject",
-    "body",
-    "from",
-    "to",
-    "text",
-];
+/// Whether the values of text field `name` are marked (see [`crate::words`]): `field = "…"`
+/// on them is the phrase of the value's words between marks. All text fields but these:
+/// `all` and `custom` are never compared whole, phone fields find an exact number by its
+/// digit words, and user fields have no `=` (only `me`, by id).
+pub fn is_marked(name: &str) -> bool {
+    TEXT_FIELDS.contains(&name)
+        && !matches!(
+            name,
+            "all"
+                | "custom"
+                | "phone"
+                | "remote_phone"
+                | "local_phone"
+                | "owner"
+                | "opp_user"
+                | "user"
+        )
+}
 
 /// The phone fields: words are the E.164 and national digits of each number.
 pub const PHONE_FIELDS: &[&str] = &["phone", "remote_phone", "local_phone"];
@@ -150,11 +146,7 @@ impl Fields {
                 .set_index_option(IndexRecordOption::WithFreqsAndPositions),
         );
         for name in TEXT_FIELDS {
-            let options = if MARKED_FIELDS.contains(name) {
-                &marked
-            } else {
-                &text
-            };
+            let options = if is_marked(name) { &marked } else { &text };
             b.add_text_field(name, options.clone());
         }
         for name in I64_FIELDS {
@@ -278,7 +270,7 @@ pub fn analyzer() -> TextAnalyzer {
     TextAnalyzer::from(Words::plain())
 }
 
-/// The analyzer of [`MARKED_FIELDS`]: the same words, each value between two marks.
+/// The analyzer of the marked fields ([`is_marked`]): the same words, each value between two marks.
 pub fn marked_analyzer() -> TextAnalyzer {
     TextAnalyzer::from(Words::marked())
 }

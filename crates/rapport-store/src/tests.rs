@@ -625,6 +625,23 @@ async fn updates_refresh_the_aggregates_they_can_change_and_only_those() {
     assert_eq!(summary(&s).await.primary_contact.as_deref(), Some("Anne"));
 }
 
+/// SQLite's plan for `sql` with `binds`, its steps joined by ` | `.
+async fn query_plan(s: &Store, sql: &str, binds: &[&str]) -> String {
+    let explain = format!("EXPLAIN QUERY PLAN {sql}");
+    let mut q = sqlx::query(&explain);
+    for b in binds {
+        q = q.bind(*b);
+    }
+    let steps: Vec<String> = q
+        .fetch_all(s.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| sqlx::Row::get::<String, _>(r, 3))
+        .collect();
+    steps.join(" | ")
+}
+
 #[tokio::test]
 async fn lead_reads_by_id_use_the_primary_key() {
     let (_dir, s) = store().await;
@@ -640,19 +657,7 @@ async fn lead_reads_by_id_use_the_primary_key() {
         (read::BUNDLES_SQL.into(), &after),
     ];
     for (sql, binds) in cases {
-        let explain = format!("EXPLAIN QUERY PLAN {sql}");
-        let mut q = sqlx::query(&explain);
-        for b in binds {
-            q = q.bind(*b);
-        }
-        let plan: Vec<String> = q
-            .fetch_all(s.pool())
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| sqlx::Row::get::<String, _>(r, 3))
-            .collect();
-        let plan = plan.join(" | ");
+        let plan = query_plan(&s, &sql, binds).await;
         assert!(
             plan.contains("SEARCH leads USING INDEX sqlite_autoindex_leads_1"),
             "{sql}\n{plan}"
@@ -665,17 +670,7 @@ async fn lead_reads_by_id_use_the_primary_key() {
 async fn child_ranges_are_read_from_the_lead_index_without_sorting() {
     let (_dir, s) = store().await;
     for table in feed::CHILD_TABLES {
-        let explain = format!("EXPLAIN QUERY PLAN {}", feed::child_range_sql(table));
-        let plan: Vec<String> = sqlx::query(&explain)
-            .bind("a")
-            .bind("b")
-            .fetch_all(s.pool())
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| sqlx::Row::get::<String, _>(r, 3))
-            .collect();
-        let plan = plan.join(" | ");
+        let plan = query_plan(&s, &feed::child_range_sql(table), &["a", "b"]).await;
         assert!(plan.contains(&format!("{table}_by_lead")), "{plan}");
         assert!(!plan.contains("TEMP B-TREE"), "{plan}");
     }

@@ -49,7 +49,7 @@ use tantivy::{
 use crate::document::child_text_fields;
 use crate::plan::Node;
 use crate::schema::{
-    F64_FIELDS, Fields, I64_FIELDS, MARKED_FIELDS, PHONE_FIELDS, SEP, TEXT_FIELDS, exact_term,
+    F64_FIELDS, Fields, I64_FIELDS, PHONE_FIELDS, SEP, TEXT_FIELDS, exact_term, is_marked,
     ordered_hex,
 };
 use crate::words::MARK;
@@ -339,7 +339,7 @@ impl Builder<'_> {
             // Numbers have no `present` term: their fast field says whether they exist.
             Node::Present(key) if is_number(key) => Box::new(HasValueQuery(key.clone())),
             // Marked fields: every value has tokens (its marks), so the norms say it.
-            Node::Present(key) if MARKED_FIELDS.contains(&key.as_str()) => Box::new(NormQuery {
+            Node::Present(key) if is_marked(key) => Box::new(NormQuery {
                 field: self.f.get(key),
                 name: key.clone(),
                 cache: self.cache.clone(),
@@ -469,7 +469,7 @@ impl Builder<'_> {
     /// between marks (the whole of one value), on a phone field its digit word, else the
     /// `exact` term.
     fn exact(&self, key: &str, value: &str) -> Q {
-        if MARKED_FIELDS.contains(&key) {
+        if is_marked(key) {
             let field = self.f.get(key);
             let mark = || Term::from_field_text(field, MARK);
             let mut terms = vec![mark()];

@@ -426,14 +426,7 @@ fn lead_ok(b: &LeadBundle, e: &Expr) -> bool {
             let mut all = vec![l.name.clone()];
             all.extend(l.addresses.iter().filter_map(|a| a.city.clone()));
             for c in &b.contacts {
-                all.push(c.name.clone());
-                all.extend(c.title.clone());
-                all.extend(c.emails.iter().map(|e| e.email.clone()));
-                all.extend(
-                    c.phones
-                        .iter()
-                        .map(|p| p.phone.trim_start_matches('+').to_owned()),
-                );
+                all.extend(contact_text(c));
             }
             for a in &b.activities {
                 match &a.kind {
@@ -568,19 +561,24 @@ fn lead_ok(b: &LeadBundle, e: &Expr) -> bool {
     }
 }
 
+/// A contact's free text: name, title, emails and phone digits.
+fn contact_text(c: &Contact) -> Vec<String> {
+    let mut values = vec![c.name.clone()];
+    values.extend(c.title.clone());
+    values.extend(c.emails.iter().map(|e| e.email.clone()));
+    values.extend(
+        c.phones
+            .iter()
+            .map(|p| p.phone.trim_start_matches('+').to_owned()),
+    );
+    values
+}
+
 fn contact_ok(b: &LeadBundle, c: &Contact, e: &Expr) -> bool {
     match e {
         Expr::And(v) => v.iter().all(|x| contact_ok(b, c, x)),
         Expr::Text(w) | Expr::Phrase(w) => {
-            let mut values = vec![c.name.clone()];
-            values.extend(c.title.clone());
-            values.extend(c.emails.iter().map(|e| e.email.clone()));
-            values.extend(
-                c.phones
-                    .iter()
-                    .map(|p| p.phone.trim_start_matches('+').to_owned()),
-            );
-            matches_words(&values, &w.node, matches!(e, Expr::Text(_)))
+            matches_words(&contact_text(c), &w.node, matches!(e, Expr::Text(_)))
         }
         Expr::Has(t) => match t.node {
             HasTarget::Phone => !c.phones.is_empty(),
