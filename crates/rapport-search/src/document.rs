@@ -3,10 +3,10 @@
 //! opportunity. Pure: no IO; the user names it needs are passed in.
 //!
 //! Child documents carry only what sub-queries read: no free-text `all` field beyond a
-//! contact's custom values (a bare word inside `call(…)` or `contact(…)` searches the kind's
-//! text fields, see [`child_text_fields`]), and only lead documents carry the lead id as fast fields (a
-//! lead's documents are added as one block, lead first, so a child finds its lead by
-//! position — see `query`).
+//! contact's custom values (a bare word inside `call(…)` or `contact(…)` searches the
+//! kind's text fields, see [`child_text_fields`]), and only lead documents carry the lead
+//! id as fast fields (a lead's documents are added as one block, lead first, so a child
+//! finds its lead by position — see `query`).
 //!
 //! Little is indexed twice: the lead document holds the lead's own values (name,
 //! description, url, addresses, status, owner, custom values), its counts, dates and
@@ -166,9 +166,9 @@ impl<'a> Doc<'a> {
         self.doc.add_text(self.f.exact, exact_term(key, value));
     }
 
-    /// A text value of `field` (a marked one, see [`crate::schema::is_marked`]): its words, which
-    /// also answer `=` and "has a value" (see [`crate::words`]); and, when `in_all`, part of
-    /// the record's free text.
+    /// A text value of `field` (a marked one, see [`crate::schema::is_marked`]): its words,
+    /// which also answer `=` and "has a value" (see [`crate::words`]); and, when `in_all`,
+    /// part of the record's free text.
     fn text(&mut self, field: &str, value: &str, in_all: bool) {
         if value.trim().is_empty() {
             return;

@@ -479,19 +479,18 @@ impl Resolver<'_> {
         if scope != Scope::Lead {
             return self.cmp_here(scope, field, op, value);
         }
-        let contact = |node: Field| -> Result<Node, Diagnostic> {
-            let inner = Spanned {
+        // The same comparison on another field (same span), on the documents of `scope`.
+        let on = |scope: Scope, node: Field| {
+            let other = Spanned {
                 node,
                 span: field.span.clone(),
             };
+            self.cmp_here(scope, &other, op, value)
+        };
+        let contact = |node: Field| -> Result<Node, Diagnostic> {
             Ok(Node::Sub {
                 object: SubObject::Contact,
-                inner: Box::new(self.cmp_here(
-                    Scope::Sub(SubObject::Contact),
-                    &inner,
-                    op,
-                    value,
-                )?),
+                inner: Box::new(on(Scope::Sub(SubObject::Contact), node)?),
                 contact_link: false,
             })
         };
@@ -502,22 +501,13 @@ impl Resolver<'_> {
                 self.cmp_here(scope, field, op, value)?,
                 contact(Field::Name)?,
             ])),
-            Field::Location => {
-                let part = |node: Field| {
-                    let part = Spanned {
-                        node,
-                        span: field.span.clone(),
-                    };
-                    self.cmp_here(scope, &part, op, value)
-                };
-                Ok(Node::Or(vec![
-                    part(Field::Location)?,
-                    part(Field::City)?,
-                    part(Field::State)?,
-                    part(Field::Zip)?,
-                    part(Field::Country)?,
-                ]))
-            }
+            Field::Location => Ok(Node::Or(vec![
+                on(scope, Field::Location)?,
+                on(scope, Field::City)?,
+                on(scope, Field::State)?,
+                on(scope, Field::Zip)?,
+                on(scope, Field::Country)?,
+            ])),
             _ => self.cmp_here(scope, field, op, value),
         }
     }

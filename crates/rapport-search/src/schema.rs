@@ -60,17 +60,8 @@ pub const TEXT_FIELDS: &[&str] = &[
 /// digit words, and user fields have no `=` (only `me`, by id).
 pub fn is_marked(name: &str) -> bool {
     TEXT_FIELDS.contains(&name)
-        && !matches!(
-            name,
-            "all"
-                | "custom"
-                | "phone"
-                | "remote_phone"
-                | "local_phone"
-                | "owner"
-                | "opp_user"
-                | "user"
-        )
+        && !PHONE_FIELDS.contains(&name)
+        && !matches!(name, "all" | "custom" | "owner" | "opp_user" | "user")
 }
 
 /// The phone fields: words are the E.164 and national digits of each number.
