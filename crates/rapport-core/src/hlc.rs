@@ -95,6 +95,19 @@ impl fmt::Display for Hlc {
     }
 }
 
+impl Serialize for Hlc {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Hlc {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Hlc, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl FromStr for Hlc {
     type Err = crate::Error;
     fn from_str(s: &str) -> crate::Result<Hlc> {

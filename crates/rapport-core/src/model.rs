@@ -347,6 +347,30 @@ pub struct User {
     pub email: Option<String>,
 }
 
+/// A note body that lost a concurrent edit (SYNC.md §1.3): the server kept the other text as
+/// the note's body and keeps this one here, so no word is lost; the user resolves it by keeping
+/// one, the other or an edited merge. Written by the server, synced like any record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoteConflict {
+    pub id: Id,
+    pub lead_id: Id,
+    pub note_id: Id,
+    /// The body revision (server `seq`) both edits were typed over.
+    #[serde(default)]
+    pub base_rev: Option<i64>,
+    /// The text that did not become the body.
+    pub body: String,
+    /// Who typed it.
+    #[serde(default)]
+    pub user_id: Option<Id>,
+    #[serde(default)]
+    pub resolved: bool,
+    #[serde(with = "serde_ts")]
+    pub date_created: Timestamp,
+    #[serde(with = "serde_ts")]
+    pub date_updated: Timestamp,
+}
+
 /// The statuses a new store starts with (DESIGN §4).
 pub const DEFAULT_STATUSES: [&str; 5] = ["Potential", "Qualified", "Customer", "Bad Fit", "Cold"];
 

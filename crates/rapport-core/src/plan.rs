@@ -5,8 +5,10 @@ use crate::id::Id;
 use crate::model::*;
 use serde::Serialize;
 
-/// The kinds of record the store keeps, one table each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+/// The kinds of record the store keeps, one table each. [`Entity::ALL`] is the one list of
+/// them: the store's tables, the sync protocol's entity names and the server's validation all
+/// read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Entity {
     Lead,
@@ -18,9 +20,33 @@ pub enum Entity {
     CustomField,
     SmartView,
     User,
+    NoteConflict,
 }
 
 impl Entity {
+    /// Every entity, parents before children (the order a bootstrap applies them in).
+    pub const ALL: [Entity; 10] = [
+        Entity::User,
+        Entity::LeadStatus,
+        Entity::CustomField,
+        Entity::SmartView,
+        Entity::Lead,
+        Entity::Contact,
+        Entity::Activity,
+        Entity::Task,
+        Entity::Opportunity,
+        Entity::NoteConflict,
+    ];
+
+    /// The records that nest under a lead in a [`LeadBundle`] (its partition).
+    pub const LEAD_CHILDREN: [Entity; 4] = [
+        Entity::Contact,
+        Entity::Activity,
+        Entity::Task,
+        Entity::Opportunity,
+    ];
+
+    /// The entity's name in the outbox, on the wire and in the server's `records.kind`.
     pub fn as_str(self) -> &'static str {
         match self {
             Entity::Lead => "lead",
@@ -32,7 +58,26 @@ impl Entity {
             Entity::CustomField => "custom_field",
             Entity::SmartView => "smart_view",
             Entity::User => "user",
+            Entity::NoteConflict => "note_conflict",
         }
+    }
+
+    /// The entity named `s` (as [`Entity::as_str`] spells it).
+    pub fn parse(s: &str) -> Option<Entity> {
+        Entity::ALL.into_iter().find(|e| e.as_str() == s)
+    }
+
+    /// Whether records of this kind belong to a lead (carry `lead_id`; a lead is its own).
+    pub fn lead_scoped(self) -> bool {
+        matches!(
+            self,
+            Entity::Lead
+                | Entity::Contact
+                | Entity::Activity
+                | Entity::Task
+                | Entity::Opportunity
+                | Entity::NoteConflict
+        )
     }
 }
 
@@ -49,6 +94,7 @@ pub enum Record {
     CustomField(CustomFieldDef),
     SmartView(SmartView),
     User(User),
+    NoteConflict(NoteConflict),
 }
 
 impl Record {
@@ -63,6 +109,7 @@ impl Record {
             Record::CustomField(_) => Entity::CustomField,
             Record::SmartView(_) => Entity::SmartView,
             Record::User(_) => Entity::User,
+            Record::NoteConflict(_) => Entity::NoteConflict,
         }
     }
 
@@ -77,6 +124,7 @@ impl Record {
             Record::CustomField(r) => r.id,
             Record::SmartView(r) => r.id,
             Record::User(r) => r.id,
+            Record::NoteConflict(r) => r.id,
         }
     }
 
@@ -88,12 +136,39 @@ impl Record {
             Record::Activity(r) => Some(r.lead_id),
             Record::Task(r) => Some(r.lead_id),
             Record::Opportunity(r) => Some(r.lead_id),
+            Record::NoteConflict(r) => Some(r.lead_id),
             _ => None,
         }
     }
 
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Reads a record of `entity` from its canonical JSON: the one typed check of a record's
+    /// shape (wrong types, missing required fields) for the store's remote apply and the
+    /// server's push validation.
+    pub fn from_json(entity: Entity, v: serde_json::Value) -> crate::Result<Record> {
+        fn de<T: serde::de::DeserializeOwned>(
+            entity: Entity,
+            v: serde_json::Value,
+        ) -> crate::Result<T> {
+            serde_json::from_value(v).map_err(|e| {
+                crate::Error::bad_input(format!("not a valid {}: {e}", entity.as_str()))
+            })
+        }
+        Ok(match entity {
+            Entity::Lead => Record::Lead(de(entity, v)?),
+            Entity::Contact => Record::Contact(de(entity, v)?),
+            Entity::Activity => Record::Activity(de(entity, v)?),
+            Entity::Task => Record::Task(de(entity, v)?),
+            Entity::Opportunity => Record::Opportunity(de(entity, v)?),
+            Entity::LeadStatus => Record::LeadStatus(de(entity, v)?),
+            Entity::CustomField => Record::CustomField(de(entity, v)?),
+            Entity::SmartView => Record::SmartView(de(entity, v)?),
+            Entity::User => Record::User(de(entity, v)?),
+            Entity::NoteConflict => Record::NoteConflict(de(entity, v)?),
+        })
     }
 }
 

@@ -37,6 +37,7 @@ pub fn table(e: Entity) -> Table {
         Entity::CustomField => ("custom_fields", &["id", "name"]),
         Entity::SmartView => ("smart_views", &["id", "name"]),
         Entity::User => ("users", &["id"]),
+        Entity::NoteConflict => ("note_conflicts", &["id", "lead_id", "note_id"]),
     };
     Table { name, cols }
 }
@@ -80,6 +81,11 @@ pub fn columns(r: &Record) -> Vec<Val> {
         Record::CustomField(f) => vec![Text(f.id.to_string()), Text(f.name.clone())],
         Record::SmartView(v) => vec![Text(v.id.to_string()), Text(v.name.clone())],
         Record::User(u) => vec![Text(u.id.to_string())],
+        Record::NoteConflict(c) => vec![
+            Text(c.id.to_string()),
+            Text(c.lead_id.to_string()),
+            Text(c.note_id.to_string()),
+        ],
     }
 }
 
