@@ -5,6 +5,10 @@ use crate::id::Id;
 use crate::model::*;
 use serde::Serialize;
 
+/// Top-level fields that are maps whose keys are clocked (and merged) one by one, as
+/// `custom.<key>`: two people setting two custom fields offline both keep theirs.
+pub const MAP_FIELDS: [&str; 1] = ["custom"];
+
 /// The kinds of record the store keeps, one table each. [`Entity::ALL`] is the one list of
 /// them: the store's tables, the sync protocol's entity names and the server's validation all
 /// read it.

@@ -24,8 +24,7 @@ pub type Clocks = BTreeMap<String, Hlc>;
 pub const CREATED: &str = "*";
 /// The tombstone's key.
 pub const DELETED: &str = "_deleted";
-/// Top-level fields that are maps merged key by key (`custom.<key>`).
-pub const MAP_FIELDS: [&str; 1] = ["custom"];
+pub use rapport_core::plan::MAP_FIELDS;
 /// Fields derived from the others, merged as the max of their values and never clocked:
 /// `date_updated` is "the last time anything changed".
 pub const MAX_FIELDS: [&str; 1] = ["date_updated"];

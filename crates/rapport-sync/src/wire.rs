@@ -187,6 +187,10 @@ pub struct Change {
     pub lead_id: Option<String>,
     #[serde(flatten)]
     pub state: RecordState,
+    /// Notes: the server `seq` at which the current body was accepted (the `base_rev` of the
+    /// next body edit typed over it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_rev: Option<i64>,
 }
 
 /// `GET /v1/orgs/{org}/changes?since=S&limit=L`.
@@ -229,6 +233,9 @@ pub enum BootstrapLine {
         clocks: Clocks,
         #[serde(rename = "s")]
         seq: i64,
+        /// Notes: as [`Change::body_rev`].
+        #[serde(rename = "b", default, skip_serializing_if = "Option::is_none")]
+        body_rev: Option<i64>,
     },
     #[serde(rename = "end")]
     End { count: i64, snapshot_seq: i64 },
