@@ -142,8 +142,22 @@ impl App {
         })
     }
 
+    /// Deletes a lead with everything in it (one plan: every record tombstoned with one stamp).
     pub async fn delete_lead(&self, id: Id) -> Result<()> {
-        write_op!(self, |w| ((), ops::delete_lead(&w.lead(id).await?)))
+        write_op!(self, |w| {
+            let lead = w.lead(id).await?;
+            let children = w.children_of(id).await?;
+            ((), ops::delete_lead(&lead, children))
+        })
+    }
+
+    /// Brings back a deleted lead with the records its delete removed.
+    pub async fn undelete_lead(&self, id: Id) -> Result<Lead> {
+        write_op!(self, |w| {
+            let (lead, stamp) = w.deleted_lead(id).await?;
+            let children = w.children_deleted_with(id, &stamp).await?;
+            (lead.clone(), ops::undelete_lead(&lead, children))
+        })
     }
 
     // --- contacts ----------------------------------------------------------------------

@@ -299,6 +299,20 @@ pub struct LeadStatus {
     pub position: i64,
 }
 
+impl LeadStatus {
+    /// The fixed id of a default status: the same on every store, so the defaults of stores
+    /// that join one org are one set of records, not one per device. Time part zero; the
+    /// random part a hash of the label (FNV-1a).
+    pub fn seed_id(label: &str) -> Id {
+        let mut h: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+        for b in label.bytes() {
+            h ^= b as u128;
+            h = h.wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013b);
+        }
+        Id(ulid::Ulid::from_parts(0, h & ((1u128 << 80) - 1)))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldType {

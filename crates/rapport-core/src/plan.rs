@@ -184,6 +184,8 @@ pub enum WriteKind {
     Update(Vec<String>),
     /// Tombstone: the row stays, flagged deleted, with its own clock.
     Delete,
+    /// Revives a tombstone (a newer `_deleted` stamp saying alive).
+    Undelete,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -205,6 +207,12 @@ impl Write {
             kind: WriteKind::Delete,
         }
     }
+    pub fn undelete(record: Record) -> Write {
+        Write {
+            record,
+            kind: WriteKind::Undelete,
+        }
+    }
     /// An update whose changed fields are found by comparing the two versions.
     /// Returns `None` when nothing changed (so no clock advances and nothing is sent).
     pub fn update(old: &Record, new: Record) -> Option<Write> {
@@ -220,17 +228,31 @@ impl Write {
     }
 }
 
-/// Top-level keys whose values differ between two JSON objects.
+/// The clock keys whose values differ between two JSON objects: top-level keys, except that
+/// a [`MAP_FIELDS`] map names each of its keys that differ (`custom.<key>`), so each custom
+/// value has a clock of its own.
 pub fn changed_fields(old: &serde_json::Value, new: &serde_json::Value) -> Vec<String> {
     let (Some(o), Some(n)) = (old.as_object(), new.as_object()) else {
         return vec!["*".into()];
     };
-    let mut out: Vec<String> = n
-        .iter()
-        .filter(|(k, v)| o.get(*k) != Some(v))
-        .map(|(k, _)| k.clone())
-        .collect();
-    out.extend(o.keys().filter(|k| !n.contains_key(*k)).cloned());
+    let empty = serde_json::Map::new();
+    let mut out: Vec<String> = Vec::new();
+    for k in n.keys().chain(o.keys()) {
+        if o.get(k) == n.get(k) {
+            continue;
+        }
+        if MAP_FIELDS.contains(&k.as_str()) {
+            let om = o.get(k).and_then(|v| v.as_object()).unwrap_or(&empty);
+            let nm = n.get(k).and_then(|v| v.as_object()).unwrap_or(&empty);
+            for sub in nm.keys().chain(om.keys()) {
+                if om.get(sub) != nm.get(sub) {
+                    out.push(format!("{k}.{sub}"));
+                }
+            }
+        } else {
+            out.push(k.clone());
+        }
+    }
     out.sort();
     out.dedup();
     out
@@ -267,5 +289,15 @@ mod tests {
         let b = json!({"name": "Acme Inc", "url": "x", "new": 2});
         assert_eq!(changed_fields(&a, &b), vec!["name", "new", "old"]);
         assert!(changed_fields(&a, &a).is_empty());
+    }
+
+    #[test]
+    fn custom_values_are_clocked_one_by_one() {
+        let a = json!({"name": "A", "custom": {"x": 1, "y": 2, "z": 3}});
+        let b = json!({"name": "A", "custom": {"x": 1, "y": 5, "w": 0}});
+        assert_eq!(
+            changed_fields(&a, &b),
+            vec!["custom.w", "custom.y", "custom.z"]
+        );
     }
 }

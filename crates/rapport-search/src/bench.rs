@@ -320,7 +320,8 @@ pub async fn write_latency(index: &SearchIndex, n: usize) -> Result<(f64, f64)> 
         }
         times.push(t.elapsed().as_secs_f64() * 1000.0);
         let mut w = store.begin_write().await?;
-        w.apply(ops::delete_lead(&lead)).await?;
+        let children = w.children_of(lead.id).await?;
+        w.apply(ops::delete_lead(&lead, children)).await?;
         w.commit().await?;
     }
     index.nudge();

@@ -175,6 +175,7 @@ impl SearchIndex {
                     added: Default::default(),
                     uncommitted: 0,
                     in_bulk: false,
+                    compacted: 0,
                 };
                 (Some(tx), Some(tokio::spawn(indexer.run(rx))))
             }

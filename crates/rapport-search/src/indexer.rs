@@ -53,6 +53,9 @@ const REBUILD_HEAP: usize = 2 << 30;
 const GROUP: usize = 64;
 /// The writer's heap in bulk mode (all threads).
 const BULK_HEAP: usize = 160 << 20;
+/// Change-feed entries between two compactions of the store's feed.
+const COMPACT_EVERY: i64 = 2000;
+
 /// In bulk mode, commit anyway after this many outbox entries (bounds what a crash redoes).
 const BULK_COMMIT_EVERY: i64 = 2_000_000;
 
@@ -113,6 +116,8 @@ pub struct Indexer {
     /// is the bulk one.
     pub uncommitted: i64,
     pub in_bulk: bool,
+    /// The feed position the store's change feed was last compacted to.
+    pub compacted: i64,
 }
 
 impl Indexer {
@@ -294,6 +299,12 @@ impl Indexer {
         self.added.clear();
         self.uncommitted = 0;
         self.shared.seq.send_replace(seq);
+        // The store's change feed up to a committed position is no longer needed; dropped
+        // now and then, not after every commit (it is a write of its own).
+        if seq - self.compacted >= COMPACT_EVERY {
+            self.store.compact_feed(seq).await?;
+            self.compacted = seq;
+        }
         Ok(())
     }
 

@@ -37,7 +37,7 @@ pub fn affected_by(w: &Write) -> bool {
     };
     match &w.kind {
         WriteKind::Update(fields) => fields.iter().any(|f| read.contains(&f.as_str())),
-        WriteKind::Create | WriteKind::Delete => true,
+        WriteKind::Create | WriteKind::Delete | WriteKind::Undelete => true,
     }
 }
 

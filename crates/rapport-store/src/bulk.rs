@@ -6,9 +6,10 @@ use crate::aggregates;
 use crate::error::Result;
 use crate::rows::{self, Val};
 use crate::{Store, Writer};
-use rapport_core::plan::{Entity, Record};
+use rapport_core::plan::{Entity, Record, changed_fields};
 use rapport_core::{ActivityKind, LeadBundle, time};
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// Rows per multi-row statement (well under SQLite's bound-variable limit).
 const ROWS_PER_STATEMENT: usize = 100;
@@ -108,73 +109,148 @@ impl Store {
 
 impl Writer {
     /// `Store::write_bundles` inside this transaction (an import adds its checkpoint to it).
+    /// A record whose id is new is created (every field under one creation stamp); one that
+    /// exists is an update of the fields whose values differ, keeping its other clocks and its
+    /// tombstone flag — a re-import never resets clocks or revives a deleted record.
     pub async fn write_bundles(&mut self, bundles: Vec<LeadBundle>) -> Result<BulkReport> {
         let w = self;
-        let now_ms = w.ctx.now.timestamp_millis().max(0) as u64;
-        let stamp = {
-            let h = w.hlc_mut();
-            *h = h.tick(now_ms);
-            h.to_string()
+        let stamp = w.bulk_stamp();
+        let create_clocks = serde_json::json!({ "*": stamp }).to_string();
+        let mut by_entity: Vec<(Entity, Vec<Record>)> = std::iter::once(Entity::Lead)
+            .chain(Entity::LEAD_CHILDREN)
+            .map(|e| (e, Vec::new()))
+            .collect();
+        let slot = |e: Entity| {
+            std::iter::once(Entity::Lead)
+                .chain(Entity::LEAD_CHILDREN)
+                .position(|x| x == e)
+                .unwrap_or_default()
         };
-        let clocks = serde_json::json!({ "*": stamp }).to_string();
-        let mut by_entity: Vec<(Entity, Vec<Record>)> = vec![
-            (Entity::Lead, vec![]),
-            (Entity::Contact, vec![]),
-            (Entity::Activity, vec![]),
-            (Entity::Task, vec![]),
-            (Entity::Opportunity, vec![]),
-        ];
         let mut lead_ids = Vec::with_capacity(bundles.len());
         let n_leads = bundles.len();
         for b in bundles {
             lead_ids.push(b.lead.id.to_string());
             by_entity[0].1.push(Record::Lead(b.lead));
-            by_entity[1]
-                .1
-                .extend(b.contacts.into_iter().map(Record::Contact));
-            by_entity[2]
-                .1
-                .extend(b.activities.into_iter().map(Record::Activity));
-            by_entity[3].1.extend(b.tasks.into_iter().map(Record::Task));
-            by_entity[4]
-                .1
-                .extend(b.opportunities.into_iter().map(Record::Opportunity));
+            let children = b
+                .contacts
+                .into_iter()
+                .map(Record::Contact)
+                .chain(b.activities.into_iter().map(Record::Activity))
+                .chain(b.tasks.into_iter().map(Record::Task))
+                .chain(b.opportunities.into_iter().map(Record::Opportunity));
+            for r in children {
+                by_entity[slot(r.entity())].1.push(r);
+            }
         }
         let mut records = 0;
-        let fields = r#"["*"]"#.to_string();
         for (entity, list) in &by_entity {
             let t = rows::table(*entity);
             for chunk in list.chunks(ROWS_PER_STATEMENT) {
-                let sql = rows::upsert_sql(&t, chunk.len());
-                let mut vals = Vec::with_capacity(chunk.len() * (t.cols.len() + 3));
-                let mut outbox = Vec::with_capacity(chunk.len() * 5);
+                let existing = w.existing(&t, chunk).await?;
+                let (mut new_vals, mut new_outbox, mut n_new) = (Vec::new(), Vec::new(), 0);
+                let (mut upd_vals, mut upd_outbox, mut n_upd) = (Vec::new(), Vec::new(), 0);
                 for r in chunk {
-                    vals.extend(rows::row_values(r, clocks.clone(), false)?);
-                    outbox.push(Val::Text(entity.as_str().into()));
-                    outbox.push(Val::Text(r.id().to_string()));
-                    outbox.push(Val::OptText(r.lead_id().map(|l| l.to_string())));
-                    outbox.push(Val::Text(fields.clone()));
-                    outbox.push(Val::Text(stamp.clone()));
+                    let id = r.id().to_string();
+                    match existing.get(&id) {
+                        None => {
+                            new_vals.extend(rows::row_values(r, create_clocks.clone(), false)?);
+                            outbox_row(&mut new_outbox, r, "create", r#"["*"]"#.into(), &stamp);
+                            n_new += 1;
+                        }
+                        Some((old, deleted)) => {
+                            let fields = changed_fields(old, &r.to_json());
+                            if fields.is_empty() {
+                                continue;
+                            }
+                            let clocks: serde_json::Map<String, serde_json::Value> = fields
+                                .iter()
+                                .map(|k| (k.clone(), serde_json::Value::String(stamp.clone())))
+                                .collect();
+                            upd_vals.extend(rows::row_values(
+                                r,
+                                serde_json::Value::Object(clocks).to_string(),
+                                *deleted,
+                            )?);
+                            let names = serde_json::to_string(&fields).unwrap_or_default();
+                            outbox_row(&mut upd_outbox, r, "update", names, &stamp);
+                            n_upd += 1;
+                        }
+                    }
                 }
-                rows::bind(sqlx::query(&sql), vals)
-                    .execute(&mut *w.tx)
-                    .await?;
-                let osql = format!(
-                    "INSERT INTO outbox (entity, record_id, lead_id, op, fields, hlc) VALUES {}",
-                    vec!["(?, ?, ?, 'create', ?, ?)"; chunk.len()].join(", ")
-                );
-                rows::bind(sqlx::query(&osql), outbox)
-                    .execute(&mut *w.tx)
-                    .await?;
-                records += chunk.len();
+                for (n, sql, vals, outbox) in [
+                    (n_new, rows::insert_sql(&t, n_new), new_vals, new_outbox),
+                    (n_upd, rows::upsert_sql(&t, n_upd), upd_vals, upd_outbox),
+                ] {
+                    if n == 0 {
+                        continue;
+                    }
+                    rows::bind(sqlx::query(&sql), vals)
+                        .execute(&mut *w.tx)
+                        .await?;
+                    rows::bind(sqlx::query(&outbox_sql(n)), outbox)
+                        .execute(&mut *w.tx)
+                        .await?;
+                    records += n;
+                }
             }
         }
+        w.feed_leads(&lead_ids).await?;
         aggregates::refresh(&mut w.tx, &lead_ids).await?;
         w.mark_wrote();
         Ok(BulkReport {
             leads: n_leads,
             records,
         })
+    }
+
+    /// One stamp for a bulk write (its records are one operation batch).
+    fn bulk_stamp(&mut self) -> String {
+        let now_ms = self.now_ms();
+        let h = self.hlc_mut();
+        *h = h.tick(now_ms);
+        h.to_string()
+    }
+
+    /// The stored JSON and tombstone flag of those of `chunk`'s records that exist.
+    async fn existing(
+        &mut self,
+        t: &rows::Table,
+        chunk: &[Record],
+    ) -> Result<HashMap<String, (serde_json::Value, bool)>> {
+        let ids: Vec<String> = chunk.iter().map(|r| r.id().to_string()).collect();
+        let sql = format!(
+            "SELECT id, data, deleted FROM {} WHERE id IN (SELECT value FROM json_each(?))",
+            t.name
+        );
+        let rows: Vec<(String, String, bool)> = sqlx::query_as(&sql)
+            .bind(serde_json::to_string(&ids).unwrap_or_default())
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.into_iter()
+            .map(|(id, data, deleted)| {
+                let v = serde_json::from_str(&data)
+                    .map_err(|e| crate::Error::Corrupt(format!("undecodable record: {e}")))?;
+                Ok((id, (v, deleted)))
+            })
+            .collect()
+    }
+
+    /// One change-feed entry per lead of a bulk write (the indexer re-reads whole leads).
+    pub(crate) async fn feed_leads(&mut self, lead_ids: &[String]) -> Result<()> {
+        for chunk in lead_ids.chunks(NEW_ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO changes (entity, record_id, lead_id) VALUES {}",
+                vec!["('lead', ?, ?)"; chunk.len()].join(", ")
+            );
+            let vals = chunk
+                .iter()
+                .flat_map(|id| [Val::Text(id.clone()), Val::Text(id.clone())])
+                .collect();
+            rows::bind(sqlx::query(&sql), vals)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Writes leads that are not in the store yet (an import's new leads: fresh ids) with
@@ -184,18 +260,14 @@ impl Writer {
     /// the statement (plain `INSERT`), so the shortcut can never leave wrong aggregates.
     pub async fn insert_new_bundles(&mut self, bundles: Vec<LeadBundle>) -> Result<BulkReport> {
         let w = self;
-        let now_ms = w.ctx.now.timestamp_millis().max(0) as u64;
-        let stamp = {
-            let h = w.hlc_mut();
-            *h = h.tick(now_ms);
-            h.to_string()
-        };
+        let stamp = w.bulk_stamp();
         let clocks = serde_json::json!({ "*": stamp }).to_string();
         let fields = r#"["*"]"#.to_string();
         let n_leads = bundles.len();
         let mut records = 0;
         let lead_table = rows::table(Entity::Lead);
         let mut leads = Vec::with_capacity(n_leads);
+        let mut lead_ids = Vec::with_capacity(n_leads);
         let mut children: Vec<(Entity, Vec<Record>)> = vec![
             (Entity::Contact, vec![]),
             (Entity::Activity, vec![]),
@@ -214,20 +286,11 @@ impl Writer {
             children[3]
                 .1
                 .extend(b.opportunities.into_iter().map(Record::Opportunity));
+            lead_ids.push(b.lead.id.to_string());
             leads.push((Record::Lead(b.lead), agg));
         }
-        let outbox_sql = |n: usize| {
-            format!(
-                "INSERT INTO outbox (entity, record_id, lead_id, op, fields, hlc) VALUES {}",
-                vec!["(?, ?, ?, 'create', ?, ?)"; n].join(", ")
-            )
-        };
-        let outbox_of = |entity: Entity, r: &Record, out: &mut Vec<Val>| {
-            out.push(Val::Text(entity.as_str().into()));
-            out.push(Val::Text(r.id().to_string()));
-            out.push(Val::OptText(r.lead_id().map(|l| l.to_string())));
-            out.push(Val::Text(fields.clone()));
-            out.push(Val::Text(stamp.clone()));
+        let outbox_of = |_: Entity, r: &Record, out: &mut Vec<Val>| {
+            outbox_row(out, r, "create", fields.clone(), &stamp)
         };
         let ncols = lead_table.cols.len() + 3 + AGGREGATE_COLS.len();
         for chunk in leads.chunks(NEW_ROWS_PER_STATEMENT) {
@@ -256,7 +319,7 @@ impl Writer {
         for (entity, list) in &children {
             let t = rows::table(*entity);
             for chunk in list.chunks(NEW_ROWS_PER_STATEMENT.min(32_000 / (t.cols.len() + 3))) {
-                let sql = rows::upsert_sql(&t, chunk.len());
+                let sql = rows::insert_sql(&t, chunk.len());
                 let mut vals = Vec::with_capacity(chunk.len() * (t.cols.len() + 3));
                 let mut outbox = Vec::with_capacity(chunk.len() * 5);
                 for r in chunk {
@@ -272,12 +335,31 @@ impl Writer {
                 records += chunk.len();
             }
         }
+        w.feed_leads(&lead_ids).await?;
         w.mark_wrote();
         Ok(BulkReport {
             leads: n_leads,
             records,
         })
     }
+}
+
+/// `INSERT INTO outbox … VALUES (…)×n` (values from [`outbox_row`]).
+fn outbox_sql(n: usize) -> String {
+    format!(
+        "INSERT INTO outbox (entity, record_id, lead_id, op, fields, hlc) VALUES {}",
+        vec!["(?, ?, ?, ?, ?, ?)"; n].join(", ")
+    )
+}
+
+/// The values of one outbox row.
+fn outbox_row(out: &mut Vec<Val>, r: &Record, op: &str, fields: String, stamp: &str) {
+    out.push(Val::Text(r.entity().as_str().into()));
+    out.push(Val::Text(r.id().to_string()));
+    out.push(Val::OptText(r.lead_id().map(|l| l.to_string())));
+    out.push(Val::Text(op.into()));
+    out.push(Val::Text(fields));
+    out.push(Val::Text(stamp.to_string()));
 }
 
 #[cfg(test)]

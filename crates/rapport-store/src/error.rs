@@ -17,6 +17,9 @@ pub enum Error {
     Corrupt(String),
     #[error("{0}")]
     Io(String),
+    /// A sync precondition failed (`not_joined`, `clock_skew`, `already_joined`…).
+    #[error("{message}")]
+    Sync { code: &'static str, message: String },
 }
 
 impl Error {
@@ -27,6 +30,7 @@ impl Error {
             Error::Open(_) | Error::Io(_) => "io",
             Error::Db(_) | Error::Migrate(_) => "database",
             Error::Corrupt(_) => "corrupt",
+            Error::Sync { code, .. } => code,
         }
     }
     pub fn field(&self) -> Option<&str> {

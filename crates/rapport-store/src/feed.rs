@@ -1,5 +1,5 @@
 //! The search indexer's feed: whole leads with their aggregates (by id, or a page in id
-//! order for a rebuild), the leads the outbox says were touched, and lead-list rows for a set
+//! order for a rebuild), the leads the change feed says were touched, and lead-list rows for a set
 //! of ids. Read-only; ids are bound as a JSON array, never spliced into SQL. Nested records
 //! are read in lead order and attached by walking the (id-ordered) leads alongside.
 
@@ -23,7 +23,7 @@ pub struct IndexRow {
     pub aggregates: Aggregates,
 }
 
-/// What the outbox says changed after a sequence number.
+/// What the change feed says changed after a sequence number.
 #[derive(Debug, Clone, Default)]
 pub struct Touched {
     /// Leads whose documents must be replaced (or removed).
@@ -81,10 +81,10 @@ pub(crate) const SUMMARIES_SQL: &str = "SELECT id, name, status_label, primary_c
      FROM leads WHERE +deleted = 0 AND id IN (SELECT value FROM json_each(?))";
 
 impl Store {
-    /// Leads touched by outbox entries after `seq` (at most `limit` entries), oldest first.
+    /// Leads touched by change-feed entries after `seq` (at most `limit` entries), oldest first.
     pub async fn touched_since(&self, seq: i64, limit: i64) -> Result<Touched> {
         let rows = sqlx::query(
-            "SELECT seq, entity, record_id, lead_id FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+            "SELECT seq, entity, record_id, lead_id FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
         )
         .bind(seq)
         .bind(limit)

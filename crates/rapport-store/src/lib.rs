@@ -11,6 +11,7 @@ mod phones;
 mod read;
 mod rows;
 mod slot;
+mod sync;
 mod write;
 
 pub use bulk::BulkReport;
@@ -21,6 +22,7 @@ pub use phones::PhoneMatch;
 pub use read::{
     Aggregates, LeadPage, LeadSummary, OutboxEntry, StoreStats, TIMELINE_PAGE, TimelinePage,
 };
+pub use sync::{ApplyReport, Join, Progress, SyncPatch, SyncState, SyncStatus};
 pub use write::Writer;
 
 use chrono::Utc;
@@ -61,7 +63,7 @@ impl std::fmt::Debug for Store {
 }
 
 /// A random 64-bit value from the OS-seeded hasher keys (no extra dependency).
-fn os_random() -> u64 {
+pub(crate) fn os_random() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(Utc::now().timestamp_nanos_opt().unwrap_or_default() as u128);
@@ -148,7 +150,7 @@ impl Store {
         let node = NodeId(os_random());
         for (k, v) in [
             ("node_id", format!("{:016x}", node.0)),
-            ("hlc", Hlc::zero(node).to_string()),
+            ("hlc", write::hlc_text(&Hlc::zero(node))),
             ("region", "US".to_string()),
         ] {
             sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?)")
@@ -167,11 +169,19 @@ impl Store {
         let (user, plan) = ops::create_user(&user_name, None, &mut w.ctx)?;
         w.apply(plan).await?;
         w.set_meta("local_user", &user.id.to_string()).await?;
-        for label in rapport_core::DEFAULT_STATUSES {
-            let existing = w.statuses().await?;
-            let (_, plan) = ops::add_status(label, &existing, &mut w.ctx)?;
-            w.apply(plan).await?;
+        // The default statuses are the same records on every store (fixed ids, the zero
+        // clock): when stores join one org they are one set, and any real edit wins.
+        let mut plan = rapport_core::Plan::default();
+        for (position, label) in rapport_core::DEFAULT_STATUSES.iter().enumerate() {
+            plan.push(rapport_core::Write::create(
+                rapport_core::plan::Record::LeadStatus(rapport_core::LeadStatus {
+                    id: rapport_core::LeadStatus::seed_id(label),
+                    label: label.to_string(),
+                    position: position as i64,
+                }),
+            ));
         }
+        w.apply_seed(plan).await?;
         w.commit().await?;
         Ok(node)
     }

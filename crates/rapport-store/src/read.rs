@@ -288,13 +288,32 @@ impl Store {
         .await?)
     }
 
-    /// The newest outbox sequence number: changes whenever anything is written.
+    /// The newest change-feed sequence number: advances whenever anything is written or
+    /// pulled (read from `sqlite_sequence`, so compacting the feed never moves it back).
     pub async fn last_seq(&self) -> Result<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM outbox")
-                .fetch_one(&self.pool)
-                .await?,
+        Ok(sqlx::query_scalar(
+            "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)",
         )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Drops change-feed entries up to `seq` (the search index has them), and, on a store
+    /// that has not joined a team server, the outbox: joining pushes every record's whole
+    /// state, so a store that never syncs needs none of it (a joined store's outbox is
+    /// compacted by the server's acknowledgements instead).
+    pub async fn compact_feed(&self, seq: i64) -> Result<()> {
+        // On the write connection, queued with the other writes (a pooled connection would
+        // wait on SQLite's lock instead).
+        let mut w = self.begin_write().await?;
+        sqlx::query(
+            "DELETE FROM changes WHERE seq <= ?1;
+             DELETE FROM outbox WHERE NOT EXISTS (SELECT 1 FROM sync_state)",
+        )
+        .bind(seq)
+        .execute(&mut *w.tx)
+        .await?;
+        w.commit().await
     }
 
     /// The stored field clocks of a record, as JSON text.

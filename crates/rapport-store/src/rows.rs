@@ -89,23 +89,54 @@ pub fn columns(r: &Record) -> Vec<Val> {
     }
 }
 
-/// `INSERT … VALUES (…)×rows ON CONFLICT(id) DO UPDATE …`, merging clocks with `json_patch`.
-pub fn upsert_sql(t: &Table, rows: usize) -> String {
-    let ncols = t.cols.len() + 3;
-    let group = format!("({})", vec!["?"; ncols].join(","));
-    let values = vec![group; rows].join(",");
-    let sets: Vec<String> = t.cols[1..]
+fn values_sql(t: &Table, rows: usize) -> String {
+    let group = format!("({})", vec!["?"; t.cols.len() + 3].join(","));
+    vec![group; rows].join(",")
+}
+
+/// `INSERT … VALUES (…)×rows`: creations (fails on an id that exists).
+pub fn insert_sql(t: &Table, rows: usize) -> String {
+    format!(
+        "INSERT INTO {name} ({cols}, data, clocks, deleted) VALUES {values}",
+        name = t.name,
+        cols = t.cols.join(", "),
+        values = values_sql(t, rows),
+    )
+}
+
+/// The `SET` list of an upsert: the columns, data and flag from the new row.
+fn sets(t: &Table) -> String {
+    t.cols[1..]
         .iter()
         .chain(["data", "deleted"].iter())
         .map(|c| format!("{c} = excluded.{c}"))
-        .collect();
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `INSERT … ON CONFLICT(id) DO UPDATE …` for local writes: the row's clocks are patched
+/// with the new stamps (`json_patch`: each key the write stamped is replaced).
+pub fn upsert_sql(t: &Table, rows: usize) -> String {
     format!(
         "INSERT INTO {name} ({cols}, data, clocks, deleted) VALUES {values} \
-         ON CONFLICT(id) DO UPDATE SET {sets}, clocks = CASE WHEN json_extract(excluded.clocks, '$.\"*\"') IS NOT NULL \
-         THEN excluded.clocks ELSE json_patch({name}.clocks, excluded.clocks) END",
+         ON CONFLICT(id) DO UPDATE SET {sets}, clocks = json_patch({name}.clocks, excluded.clocks)",
         name = t.name,
         cols = t.cols.join(", "),
-        sets = sets.join(", "),
+        values = values_sql(t, rows),
+        sets = sets(t),
+    )
+}
+
+/// `INSERT … ON CONFLICT(id) DO UPDATE …` for merged states (pulled changes): the clocks
+/// are the merge's, whole.
+pub fn put_sql(t: &Table, rows: usize) -> String {
+    format!(
+        "INSERT INTO {name} ({cols}, data, clocks, deleted) VALUES {values} \
+         ON CONFLICT(id) DO UPDATE SET {sets}, clocks = excluded.clocks",
+        name = t.name,
+        cols = t.cols.join(", "),
+        values = values_sql(t, rows),
+        sets = sets(t),
     )
 }
 
@@ -151,7 +182,7 @@ mod tests {
             sql.contains("lead_id = excluded.lead_id, done = excluded.done, data = excluded.data")
         );
         assert!(
-            sql.ends_with("ELSE json_patch(tasks.clocks, excluded.clocks) END"),
+            sql.ends_with("clocks = json_patch(tasks.clocks, excluded.clocks)"),
             "{sql}"
         );
     }

@@ -90,9 +90,25 @@ pub fn update_lead(current: &Lead, patch: LeadPatch, ctx: &mut Ctx) -> Result<(L
     Ok((lead, plan))
 }
 
-pub fn delete_lead(current: &Lead) -> Plan {
+/// Deletes a lead and everything in it (its children share the tombstone's stamp, which is
+/// how [`undelete_lead`] knows which of them this delete removed).
+pub fn delete_lead(current: &Lead, children: Vec<Record>) -> Plan {
     let mut plan = Plan::default();
     plan.push(Write::delete(Record::Lead(current.clone())));
+    for c in children {
+        plan.push(Write::delete(c));
+    }
+    plan
+}
+
+/// Revives a deleted lead and the children its delete removed (`children`: those whose
+/// tombstone carries the lead's tombstone stamp), not those deleted one by one before.
+pub fn undelete_lead(deleted: &Lead, children: Vec<Record>) -> Plan {
+    let mut plan = Plan::default();
+    plan.push(Write::undelete(Record::Lead(deleted.clone())));
+    for c in children {
+        plan.push(Write::undelete(c));
+    }
     plan
 }
 

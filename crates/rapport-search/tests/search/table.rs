@@ -436,7 +436,7 @@ async fn writes_become_searchable_quickly_and_deletes_disappear() {
     assert!(elapsed.as_millis() < 1000, "took {elapsed:?}");
 
     let mut w = store.begin_write().await.unwrap();
-    let plan = rapport_core::ops::delete_lead(&fresh.lead);
+    let plan = rapport_core::ops::delete_lead(&fresh.lead, vec![]);
     w.apply(plan).await.unwrap();
     w.commit().await.unwrap();
     assert_eq!(
@@ -488,7 +488,7 @@ async fn bulk_mode_commits_once_at_the_end_without_duplicates() {
     yak.contacts.push(contact(&yak, 60, "Yolanda Quill"));
     store.write_bundles(vec![yak.clone()]).await.unwrap();
     let mut w = store.begin_write().await.unwrap();
-    w.apply(rapport_core::ops::delete_lead(&acme))
+    w.apply(rapport_core::ops::delete_lead(&acme, vec![]))
         .await
         .unwrap();
     w.commit().await.unwrap();
