@@ -6,6 +6,7 @@ mod demo;
 mod error;
 mod phone;
 mod search;
+pub mod sync;
 mod views;
 mod watch;
 
@@ -34,6 +35,8 @@ use std::path::{Path, PathBuf};
 pub struct App {
     store: Store,
     search: std::sync::Arc<tokio::sync::OnceCell<rapport_search::SearchIndex>>,
+    /// Told after every local write, while a sync driver runs (`sync_nudges`).
+    sync_nudge: std::sync::Arc<std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<()>>>>,
 }
 
 /// Runs one operation in one write transaction: `$op` gets `&mut ctx` via `$w.ctx`.
@@ -64,6 +67,7 @@ impl App {
         App {
             store,
             search: Default::default(),
+            sync_nudge: Default::default(),
         }
     }
 

@@ -91,6 +91,20 @@ impl App {
         if let Some(index) = self.search.get() {
             index.nudge();
         }
+        if let Ok(n) = self.sync_nudge.lock()
+            && let Some(tx) = n.as_ref()
+        {
+            let _ = tx.send(());
+        }
+    }
+
+    /// A channel told after every write this `App` makes (a running sync driver pushes).
+    pub fn sync_nudges(&self) -> tokio::sync::mpsc::UnboundedReceiver<()> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        if let Ok(mut n) = self.sync_nudge.lock() {
+            *n = Some(tx);
+        }
+        rx
     }
 
     /// Opens the index now, so that later writes are indexed as they happen (the desktop

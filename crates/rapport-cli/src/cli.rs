@@ -74,6 +74,8 @@ pub enum Command {
     /// Softphone account: register, listen for calls.
     #[command(subcommand)]
     Phone(rapport_phone::cli::PhoneCommand),
+    /// Team sync: `login`, one round (no subcommand), `--watch`, `status`, `logout`.
+    Sync(crate::sync::SyncArgs),
     /// Place a SIP call (`rapport call TARGET`), or log one on a lead (`rapport call log LEAD`).
     #[command(disable_help_flag = true)]
     Call {
@@ -104,6 +106,10 @@ pub enum LeadCmd {
     },
     Delete {
         lead: String,
+    },
+    /// Bring back a deleted lead (by id) with the records its delete removed.
+    Undelete {
+        id: String,
     },
 }
 
@@ -208,6 +214,14 @@ pub enum NoteCmd {
         title: Option<String>,
         #[command(flatten)]
         when: When,
+    },
+    /// Replace a note's body (`BODY`, `--file F`, or standard input).
+    Edit {
+        id: String,
+        /// The new Markdown body; `-` or omitted reads standard input.
+        body: Option<String>,
+        #[arg(long, conflicts_with = "body")]
+        file: Option<PathBuf>,
     },
 }
 

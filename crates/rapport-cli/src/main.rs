@@ -5,6 +5,7 @@ mod cli;
 mod records;
 mod search;
 mod settings;
+mod sync;
 mod transfer;
 
 use clap::Parser;
@@ -109,6 +110,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(c) => transfer::demo(&app, c, out).await,
         Command::Export(c) => transfer::export(&app, c, out).await,
         Command::Import(c) => transfer::import(&app, c, out).await,
+        Command::Sync(c) => sync::sync(&app, c, out).await,
         Command::Phone(_) => Ok(()),
     }
 }

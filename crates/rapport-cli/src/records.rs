@@ -9,6 +9,7 @@ use rapport_core::time::{self, Timestamp};
 use rapport_core::*;
 use serde_json::Value;
 use std::io::Read;
+use std::path::PathBuf;
 
 pub fn parse_time(field: &str, s: &str) -> Result<Timestamp> {
     time::parse(s).ok_or_else(|| {
@@ -156,6 +157,10 @@ pub async fn lead(app: &App, cmd: LeadCmd, out: Out) -> Result<()> {
             out.print(&serde_json::json!({ "deleted": l.id }), || {
                 format!("deleted lead {} {}", l.id, l.name)
             });
+        }
+        LeadCmd::Undelete { id } => {
+            let l = app.undelete_lead(parse_id("lead", &id)?).await?;
+            out.print(&l, || format!("restored lead {} {}", l.id, l.name));
         }
     }
     Ok(())
@@ -326,14 +331,46 @@ async fn add_activity(
     Ok(())
 }
 
+/// A note body from an argument, a file or standard input (`-` or nothing).
+fn body_text(body: Option<String>, file: Option<PathBuf>) -> Result<String> {
+    Ok(match (body, file) {
+        (_, Some(path)) => std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?,
+        (Some(b), None) if b != "-" => b,
+        _ => {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .context("cannot read the note from standard input")?;
+            s
+        }
+    })
+}
+
 pub async fn note(app: &App, cmd: NoteCmd, out: Out) -> Result<()> {
-    let NoteCmd::Add {
-        lead,
-        body,
-        file,
-        title,
-        when,
-    } = cmd;
+    let (lead, body, file, title, when) = match cmd {
+        NoteCmd::Add {
+            lead,
+            body,
+            file,
+            title,
+            when,
+        } => (lead, body, file, title, when),
+        NoteCmd::Edit { id, body, file } => {
+            let text = body_text(body, file)?;
+            let view = app
+                .update_note(
+                    parse_id("note", &id)?,
+                    NotePatch {
+                        note: Some(text),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            out.print(&view, || format!("note {id} saved"));
+            return Ok(());
+        }
+    };
     let text = match (body, file) {
         (_, Some(path)) => std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", path.display()))?,

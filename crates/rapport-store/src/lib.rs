@@ -205,6 +205,13 @@ impl Store {
             .await?)
     }
 
+    /// Sets a local setting (not synced).
+    pub async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        let mut w = self.begin_write().await?;
+        w.set_meta(key, value).await?;
+        w.commit().await
+    }
+
     /// Sets the default phone region (ISO 3166 alpha-2).
     pub async fn set_region(&self, region: &str) -> Result<()> {
         let region = region.trim().to_uppercase();

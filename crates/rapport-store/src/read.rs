@@ -298,6 +298,15 @@ impl Store {
         .await?)
     }
 
+    /// The newest outbox sequence number: advances on every local write (never on a pull).
+    pub async fn outbox_seq(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     /// Drops change-feed entries up to `seq` (the search index has them), and, on a store
     /// that has not joined a team server, the outbox: joining pushes every record's whole
     /// state, so a store that never syncs needs none of it (a joined store's outbox is

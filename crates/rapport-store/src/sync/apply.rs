@@ -71,9 +71,13 @@ impl Store {
                 snapshot_seq,
                 after_id,
             } => {
+                // A resumed stream comes from a newer snapshot: the pull after it must start at
+                // the oldest one, or changes between them to records already imported are missed.
                 sqlx::query(
-                    "UPDATE sync_state SET bootstrap = 'in_progress', bootstrap_snapshot_seq = ?,
-                        bootstrap_after_id = ?",
+                    "UPDATE sync_state SET
+                        bootstrap_snapshot_seq = CASE WHEN bootstrap = 'in_progress'
+                            THEN min(bootstrap_snapshot_seq, ?1) ELSE ?1 END,
+                        bootstrap = 'in_progress', bootstrap_after_id = ?2",
                 )
                 .bind(snapshot_seq)
                 .bind(after_id)

@@ -76,7 +76,8 @@ impl Store {
         )
     }
 
-    pub(crate) async fn joined(&self) -> Result<SyncState> {
+    /// The sync state, or a `not_joined` error.
+    pub async fn joined_state(&self) -> Result<SyncState> {
         self.sync_state().await?.ok_or_else(|| Error::Sync {
             code: "not_joined",
             message: "this store has not joined a team server (run `rapport sync login`)".into(),
@@ -193,6 +194,18 @@ impl Store {
                     .await?
             }
         };
+        w.commit().await
+    }
+
+    /// Marks the bootstrap done: the pull cursor starts at the (oldest) snapshot it streamed.
+    pub async fn finish_bootstrap(&self) -> Result<()> {
+        let mut w = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE sync_state SET bootstrap = 'done', bootstrap_after_id = NULL,
+                pull_cursor = max(pull_cursor, bootstrap_snapshot_seq)",
+        )
+        .execute(&mut *w.tx)
+        .await?;
         w.commit().await
     }
 

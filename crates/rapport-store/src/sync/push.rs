@@ -89,7 +89,7 @@ struct Entry {
 impl Store {
     /// Up to `limit` of the oldest un-acknowledged outbox entries, as ops.
     pub async fn pending_ops(&self, limit: usize) -> Result<Vec<Op>> {
-        let st = self.joined().await?;
+        let st = self.joined_state().await?;
         let rows = sqlx::query(
             "SELECT seq, entity, record_id, lead_id, op, fields FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
         )
@@ -324,6 +324,12 @@ impl Store {
         }
         if repush_all {
             w.snapshot_outbox().await?;
+            sqlx::query(
+                "UPDATE sync_state SET pull_cursor = 0, server_seq = 0, bootstrap = 'none',
+                    bootstrap_snapshot_seq = 0, bootstrap_after_id = NULL",
+            )
+            .execute(&mut *w.tx)
+            .await?;
         }
         let first: Option<i64> = sqlx::query_scalar(
             "SELECT min(seq) FROM outbox WHERE seq > (SELECT acked_seq FROM sync_state WHERE id = 1)",

@@ -57,7 +57,9 @@ pub enum Request {
 pub enum Outcome {
     /// Done; `more` when another request of the same kind should follow at once (more
     /// outbox, `has_more` pages). `server_time`: the server's clock, when the answer had it.
-    Ok { more: bool },
+    Ok {
+        more: bool,
+    },
     Failed(Failure),
 }
 
@@ -88,13 +90,18 @@ pub enum Event {
     /// A local write happened (something may be waiting to push).
     LocalChange,
     /// The server's sequence reached `seq`; `cursor` is where this client is.
-    Poke { seq: i64, cursor: i64 },
+    Poke {
+        seq: i64,
+        cursor: i64,
+    },
     SocketUp,
     SocketDown,
     /// A timer the machine asked for fired.
     Tick,
     /// The user asked to sync now (also clears a stop after an auth error).
     SyncNow,
+    /// The server revoked this device's token (on the socket).
+    Revoked,
     /// A request ended.
     Done(Request, Outcome),
 }
@@ -122,11 +129,19 @@ pub enum Status {
     /// A request is running or queued.
     Syncing,
     /// The server could not be reached since `since_ms`; retrying at `retry_ms`.
-    Offline { since_ms: u64, retry_ms: u64, reason: String },
+    Offline {
+        since_ms: u64,
+        retry_ms: u64,
+        reason: String,
+    },
     /// Stopped until the user acts (signed out elsewhere, revoked, no longer a member).
     Stopped { code: String, message: String },
     /// The last request failed with a protocol error; retrying at `retry_ms`.
-    Error { code: String, message: String, retry_ms: u64 },
+    Error {
+        code: String,
+        message: String,
+        retry_ms: u64,
+    },
 }
 
 /// The machine's state.
@@ -263,6 +278,15 @@ impl Client {
                             self.cfg.poll_ms
                         };
                 }
+            }
+            Event::Revoked => {
+                self.stopped = true;
+                self.socket_wanted = false;
+                out.push(Action::Disconnect);
+                self.status = Status::Stopped {
+                    code: "revoked".into(),
+                    message: "this device's sign-in was revoked on the server".into(),
+                };
             }
             Event::SyncNow => {
                 self.stopped = false;
@@ -403,10 +427,8 @@ impl Client {
         match req {
             Request::Push => self.push_wanted = true,
             Request::Pull => self.pull_wanted = true,
-            Request::Restamp { .. } | Request::Restart { .. } => {
-                if !self.queue.contains(&req) {
-                    self.queue.insert(0, req);
-                }
+            Request::Restamp { .. } | Request::Restart { .. } if !self.queue.contains(&req) => {
+                self.queue.insert(0, req);
             }
             _ => {}
         }

@@ -48,7 +48,10 @@ fn first_sync_runs_register_push_bootstrap_pull() {
         0,
     );
     assert_eq!(sends(&a), [Request::Register]);
-    assert!(!a.contains(&Action::Connect), "no socket before registering");
+    assert!(
+        !a.contains(&Action::Connect),
+        "no socket before registering"
+    );
     let a = ok(&mut c, Request::Register, false, 1);
     assert_eq!(sends(&a), [Request::Push]);
     assert!(a.contains(&Action::Connect));
@@ -64,7 +67,11 @@ fn first_sync_runs_register_push_bootstrap_pull() {
     assert!(sends(&a).is_empty());
     assert!(c.idle());
     assert_eq!(c.status(), &Status::Synced);
-    assert_eq!(wake(&a), Config::default().poll_ms, "poll while the socket is down");
+    assert_eq!(
+        wake(&a),
+        Config::default().poll_ms,
+        "poll while the socket is down"
+    );
 }
 
 fn synced() -> Client {
@@ -101,7 +108,10 @@ fn one_request_at_a_time_and_local_changes_push_next() {
 fn a_poke_at_or_behind_the_cursor_pulls_nothing() {
     let mut c = synced();
     assert!(sends(&c.step(Event::Poke { seq: 5, cursor: 5 }, 10)).is_empty());
-    assert_eq!(sends(&c.step(Event::Poke { seq: 6, cursor: 5 }, 11)), [Request::Pull]);
+    assert_eq!(
+        sends(&c.step(Event::Poke { seq: 6, cursor: 5 }, 11)),
+        [Request::Pull]
+    );
 }
 
 #[test]
@@ -120,13 +130,20 @@ fn unreachable_backs_off_with_jitter_up_to_the_cap_and_reports_offline_since() {
             now,
         );
         assert!(sends(&a).is_empty(), "no retry before the backoff");
-        let Status::Offline { since_ms, retry_ms, .. } = c.status().clone() else {
+        let Status::Offline {
+            since_ms, retry_ms, ..
+        } = c.status().clone()
+        else {
             panic!("{:?}", c.status())
         };
         assert_eq!(since_ms, 100, "offline since the first failure");
         let d = retry_ms - now;
         let full = (cfg.backoff_ms << i.min(20)).min(cfg.max_backoff_ms);
-        assert!(d >= full / 2 && d <= full, "attempt {i}: {d} in [{}, {full}]", full / 2);
+        assert!(
+            d >= full / 2 && d <= full,
+            "attempt {i}: {d} in [{}, {full}]",
+            full / 2
+        );
         delays.push(d);
         assert_eq!(wake(&a), retry_ms.min(c.next_poll));
         assert!(sends(&c.step(Event::Tick, retry_ms - 1)).is_empty());
@@ -166,7 +183,12 @@ fn revoked_credentials_stop_everything_until_sync_now() {
     let a = c.step(Event::Done(Request::Push, api(ErrorCode::Unauthorized)), 11);
     assert!(a.contains(&Action::Disconnect));
     assert!(matches!(c.status(), Status::Stopped { code, .. } if code == "unauthorized"));
-    for e in [Event::Tick, Event::LocalChange, Event::SocketDown, Event::Poke { seq: 9, cursor: 1 }] {
+    for e in [
+        Event::Tick,
+        Event::LocalChange,
+        Event::SocketDown,
+        Event::Poke { seq: 9, cursor: 1 },
+    ] {
         let a = c.step(e, 1_000_000);
         assert!(sends(&a).is_empty() && !a.contains(&Action::Connect));
     }
@@ -180,12 +202,35 @@ fn an_epoch_change_restarts_registers_repushes_and_bootstraps_again() {
     let a = c.step(Event::Poke { seq: 9, cursor: 1 }, 10);
     assert_eq!(sends(&a), [Request::Pull]);
     let a = c.step(Event::Done(Request::Pull, api(ErrorCode::EpochChanged)), 11);
-    assert_eq!(sends(&a), [Request::Restart { fork: false, restored: true }]);
-    let a = ok(&mut c, Request::Restart { fork: false, restored: true }, false, 12);
+    assert_eq!(
+        sends(&a),
+        [Request::Restart {
+            fork: false,
+            restored: true
+        }]
+    );
+    let a = ok(
+        &mut c,
+        Request::Restart {
+            fork: false,
+            restored: true,
+        },
+        false,
+        12,
+    );
     assert_eq!(sends(&a), [Request::Register]);
-    assert_eq!(sends(&ok(&mut c, Request::Register, false, 13)), [Request::Push]);
-    assert_eq!(sends(&ok(&mut c, Request::Push, false, 14)), [Request::Bootstrap]);
-    assert_eq!(sends(&ok(&mut c, Request::Bootstrap, false, 15)), [Request::Pull]);
+    assert_eq!(
+        sends(&ok(&mut c, Request::Register, false, 13)),
+        [Request::Push]
+    );
+    assert_eq!(
+        sends(&ok(&mut c, Request::Push, false, 14)),
+        [Request::Bootstrap]
+    );
+    assert_eq!(
+        sends(&ok(&mut c, Request::Bootstrap, false, 15)),
+        [Request::Pull]
+    );
 }
 
 #[test]
@@ -193,20 +238,47 @@ fn a_fork_restarts_as_a_new_node() {
     let mut c = synced();
     c.step(Event::LocalChange, 10);
     let a = c.step(Event::Done(Request::Push, api(ErrorCode::ClientForked)), 11);
-    assert_eq!(sends(&a), [Request::Restart { fork: true, restored: false }]);
-    let a = ok(&mut c, Request::Restart { fork: true, restored: false }, false, 12);
+    assert_eq!(
+        sends(&a),
+        [Request::Restart {
+            fork: true,
+            restored: false
+        }]
+    );
+    let a = ok(
+        &mut c,
+        Request::Restart {
+            fork: true,
+            restored: false,
+        },
+        false,
+        12,
+    );
     assert_eq!(sends(&a), [Request::Register]);
-    assert_eq!(sends(&ok(&mut c, Request::Register, false, 13)), [Request::Push]);
-    assert_eq!(sends(&ok(&mut c, Request::Push, false, 14)), [Request::Pull], "no re-bootstrap");
+    assert_eq!(
+        sends(&ok(&mut c, Request::Register, false, 13)),
+        [Request::Push]
+    );
+    assert_eq!(
+        sends(&ok(&mut c, Request::Push, false, 14)),
+        [Request::Pull],
+        "no re-bootstrap"
+    );
 }
 
 #[test]
 fn behind_the_horizon_pushes_first_then_bootstraps() {
     let mut c = synced();
     c.step(Event::Poke { seq: 9, cursor: 1 }, 10);
-    let a = c.step(Event::Done(Request::Pull, api(ErrorCode::MustRebootstrap)), 11);
+    let a = c.step(
+        Event::Done(Request::Pull, api(ErrorCode::MustRebootstrap)),
+        11,
+    );
     assert_eq!(sends(&a), [Request::Push]);
-    assert_eq!(sends(&ok(&mut c, Request::Push, false, 12)), [Request::Bootstrap]);
+    assert_eq!(
+        sends(&ok(&mut c, Request::Push, false, 12)),
+        [Request::Bootstrap]
+    );
 }
 
 #[test]
@@ -222,4 +294,13 @@ fn without_a_socket_it_polls_and_reconnects_with_backoff() {
     // Still down: the next poll is a full interval away at most.
     let a = c.step(Event::Tick, 1_000 + cfg.poll_ms);
     assert_eq!(sends(&a), [Request::Pull]);
+}
+
+#[test]
+fn a_revoked_token_on_the_socket_stops_and_says_so() {
+    let mut c = synced();
+    let a = c.step(Event::Revoked, 10);
+    assert!(a.contains(&Action::Disconnect));
+    assert!(matches!(c.status(), Status::Stopped { code, .. } if code == "revoked"));
+    assert!(sends(&c.step(Event::LocalChange, 11)).is_empty());
 }
