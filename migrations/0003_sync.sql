@@ -56,11 +56,19 @@ CREATE TABLE sync_state (
     bootstrap       TEXT NOT NULL DEFAULT 'none' CHECK (bootstrap IN ('none', 'in_progress', 'done')),
     bootstrap_snapshot_seq INTEGER NOT NULL DEFAULT 0,
     bootstrap_after_id     TEXT,
+    -- A bootstrap into a store that already held records: what the stream does not carry
+    -- (the server no longer has it) is dropped at the end (`bootstrap_seen`).
+    bootstrap_sweep INTEGER NOT NULL DEFAULT 0,
     last_success_at TEXT,
     last_error_code TEXT,
     last_error      TEXT,
     joined_at       TEXT NOT NULL
 );
+
+-- The ids a sweeping bootstrap has streamed so far.
+CREATE TABLE bootstrap_seen (
+    id TEXT PRIMARY KEY
+) WITHOUT ROWID;
 
 -- Pulled records this version cannot read (a newer kind or shape): kept as received and
 -- retried after an upgrade, never dropped.

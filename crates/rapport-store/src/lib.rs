@@ -36,10 +36,16 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// The table that keeps records of `e`.
+pub fn table_of(e: rapport_core::plan::Entity) -> &'static str {
+    rows::table(e).name
+}
+
 /// The migrations, embedded at build time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 
-type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+/// The wall clock a store reads (`Utc::now`, or a test's).
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 
 /// An open store. Cheap to clone (the pool is shared).
 #[derive(Clone)]
@@ -74,6 +80,16 @@ impl Store {
     /// Opens (creating if needed) the store at `path`, runs migrations and, on a new store,
     /// writes its node id, the local user and the default statuses.
     pub async fn open(path: impl AsRef<Path>) -> Result<Store> {
+        Store::open_with(path, Arc::new(Utc::now), None).await
+    }
+
+    /// `open` with a given clock and, for reproducible runs (the sync simulation), a seed
+    /// for the node id of a new store and for the ids this process generates.
+    pub async fn open_with(
+        path: impl AsRef<Path>,
+        clock: Clock,
+        seed: Option<u64>,
+    ) -> Result<Store> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
@@ -102,10 +118,10 @@ impl Store {
             pool,
             path,
             node: NodeId(0),
-            rng: Arc::new(Mutex::new(Rng(os_random()))),
-            clock: Arc::new(Utc::now),
+            rng: Arc::new(Mutex::new(Rng(seed.unwrap_or_else(os_random)))),
+            clock,
         };
-        store.node = store.init().await?;
+        store.node = store.init(seed).await?;
         Ok(store)
     }
 
@@ -128,6 +144,12 @@ impl Store {
         (self.clock)()
     }
 
+    /// A fresh id from this store's generator and clock (seeded stores make the same ones).
+    pub fn new_id(&self) -> rapport_core::Id {
+        let r = ((self.next_seed() as u128) << 64 | self.next_seed() as u128) & ((1u128 << 80) - 1);
+        rapport_core::Id::at(self.now(), r)
+    }
+
     pub(crate) fn next_seed(&self) -> u64 {
         self.rng
             .lock()
@@ -135,7 +157,7 @@ impl Store {
             .unwrap_or_else(|_| os_random())
     }
 
-    async fn init(&self) -> Result<NodeId> {
+    async fn init(&self, seed: Option<u64>) -> Result<NodeId> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let node: Option<String> =
             sqlx::query_scalar("SELECT value FROM meta WHERE key = 'node_id'")
@@ -147,7 +169,7 @@ impl Store {
                 .map(NodeId)
                 .map_err(|_| Error::Corrupt(format!("bad node_id `{n}`")));
         }
-        let node = NodeId(os_random());
+        let node = NodeId(seed.map(|s| Rng(s).next_u64()).unwrap_or_else(os_random));
         for (k, v) in [
             ("node_id", format!("{:016x}", node.0)),
             ("hlc", write::hlc_text(&Hlc::zero(node))),

@@ -229,6 +229,39 @@ pub fn merge(a: &RecordState, b: &RecordState) -> RecordState {
     out
 }
 
+/// Sets one value key's value and clock, keeping the representation canonical (no explicit
+/// clock equal to its parent's), as [`merge`] leaves it.
+pub fn set(state: &mut RecordState, key: &str, value: Option<Value>, clock: Hlc) {
+    match key.split_once('.') {
+        Some((m, sub)) if MAP_FIELDS.contains(&m) => {
+            let map = state
+                .fields
+                .entry(m.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(map) = map {
+                match value {
+                    Some(v) => map.insert(sub.to_string(), v),
+                    None => map.remove(sub),
+                };
+            }
+        }
+        _ => match value {
+            Some(v) => {
+                state.fields.insert(key.to_string(), v);
+            }
+            None => {
+                state.fields.remove(key);
+            }
+        },
+    }
+    let parent = parent(key).map(|p| state.effective(p)).unwrap_or(ZERO);
+    if clock == parent {
+        state.clocks.remove(key);
+    } else {
+        state.clocks.insert(key.to_string(), clock);
+    }
+}
+
 /// Whether merging `incoming` into `current` changes it (a no-op push allocates no seq).
 pub fn changes(current: &RecordState, incoming: &RecordState) -> bool {
     merge(current, incoming) != *current

@@ -18,6 +18,8 @@ use std::time::Duration;
 pub const PUSH_BATCH: usize = 500;
 /// Changes per pull page.
 pub const PULL_PAGE: usize = 1000;
+/// How far this clock may be off the server's before stamps use the server's time.
+pub const CLOCK_TOLERANCE_MS: i64 = 60_000;
 /// Bootstrap records per transaction (SYNC.md §1.9).
 pub const BOOTSTRAP_CHUNK: usize = 5000;
 
@@ -233,21 +235,21 @@ impl<T: Transport + ClientBound> Driver<T> {
                 if server_acked < st.acked_seq {
                     return Err(api(ErrorCode::Gap, "the server lost acknowledged changes"));
                 }
-                if server_acked > st.acked_seq {
-                    // It applied a push whose answer never arrived.
-                    let resp2 = PushResponse {
-                        applied_through: resp.applied_local_seq,
-                        last_seq: resp.last_seq,
-                        results: vec![],
-                        server_time: resp.server_time,
-                    };
-                    self.store.acknowledge(&[], &resp2).await.map_err(local)?;
-                }
+                // The server applied more than this store knows of: a push whose answer was lost —
+                // or another copy of this store pushing under its client id. Not acknowledged
+                // here: the next push resends those ops, and the server tells duplicates (same
+                // op ids) from a fork (`client_forked`).
+                // A clock more than a minute off the server's is corrected from here on (stamps
+                // and the bound on received ones use it); SYNC.md §1.2's skew guard.
+                let offset = resp.server_time - self.now() as i64;
+                let clock_offset_ms =
+                    ((offset - st.clock_offset_ms).abs() > CLOCK_TOLERANCE_MS).then_some(offset);
                 self.store
                     .update_sync_state(SyncPatch {
                         epoch: Some(resp.epoch),
                         server_seq: Some(resp.last_seq),
                         role: Some(resp.role),
+                        clock_offset_ms,
                         ..Default::default()
                     })
                     .await
@@ -333,7 +335,7 @@ impl<T: Transport + ClientBound> Driver<T> {
                 Ok(false)
             }
             Request::Restart { fork, restored } => {
-                let id = ulid::Ulid::new().to_string();
+                let id = self.store.new_id().to_string();
                 self.store
                     .restart_as(&id, *fork, *restored)
                     .await
@@ -348,6 +350,9 @@ impl<T: Transport + ClientBound> Driver<T> {
         let after = (st.bootstrap == "in_progress")
             .then(|| st.bootstrap_after_id.clone())
             .flatten();
+        // Into a store that already holds records (it joined with local data, or the server
+        // forgot tombstones older than its horizon): sweep what the stream does not carry.
+        let sweep = st.bootstrap_sweep || self.store.holds_records().await.map_err(local)?;
         let mut lines = self.transport.bootstrap(after.clone()).await?;
         let started = std::time::Instant::now();
         let mut progress = BootstrapProgress::default();
@@ -373,6 +378,7 @@ impl<T: Transport + ClientBound> Driver<T> {
                             Progress::Bootstrap {
                                 snapshot_seq,
                                 after_id: after.clone().unwrap_or_default(),
+                                sweep,
                             },
                         )
                         .await
@@ -401,12 +407,12 @@ impl<T: Transport + ClientBound> Driver<T> {
                         body_rev,
                     });
                     if batch.len() >= BOOTSTRAP_CHUNK {
-                        self.flush(&mut batch, snapshot, &mut progress, started)
+                        self.flush(&mut batch, snapshot, sweep, &mut progress, started)
                             .await?;
                     }
                 }
                 BootstrapLine::End { .. } => {
-                    self.flush(&mut batch, snapshot, &mut progress, started)
+                    self.flush(&mut batch, snapshot, sweep, &mut progress, started)
                         .await?;
                     ended = true;
                     break;
@@ -431,6 +437,7 @@ impl<T: Transport + ClientBound> Driver<T> {
         &mut self,
         batch: &mut Vec<Change>,
         snapshot: i64,
+        sweep: bool,
         progress: &mut BootstrapProgress,
         started: std::time::Instant,
     ) -> Result<(), Failure> {
@@ -443,10 +450,11 @@ impl<T: Transport + ClientBound> Driver<T> {
                 Progress::Bootstrap {
                     snapshot_seq: snapshot,
                     after_id: last,
+                    sweep,
                 },
             )
             .await
-            .map_err(local)?;
+            .map_err(|e| skew_or_local(e, self.now() as i64))?;
         progress.done += batch.len();
         self.report.bootstrapped += batch.len();
         progress.per_second = progress.done as f64 / started.elapsed().as_secs_f64().max(1e-6);

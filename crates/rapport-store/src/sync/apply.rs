@@ -39,8 +39,14 @@ pub struct ApplyReport {
 pub enum Progress {
     /// A pull page: the cursor moves to `next_since`.
     Pull { next_since: i64, last_seq: i64 },
-    /// A bootstrap chunk: resume after `after_id`.
-    Bootstrap { snapshot_seq: i64, after_id: String },
+    /// A bootstrap chunk: resume after `after_id`. `sweep`: the store held records when the
+    /// bootstrap began; the ids streamed are kept so that what the server no longer has can
+    /// be dropped at the end ([`Store::finish_bootstrap`]).
+    Bootstrap {
+        snapshot_seq: i64,
+        after_id: String,
+        sweep: bool,
+    },
     /// Nothing (tests, reconcile).
     None,
 }
@@ -70,7 +76,18 @@ impl Store {
             Progress::Bootstrap {
                 snapshot_seq,
                 after_id,
+                sweep,
             } => {
+                if sweep {
+                    let ids: Vec<&str> = changes.iter().map(|c| c.id.as_str()).collect();
+                    sqlx::query(
+                        "INSERT OR IGNORE INTO bootstrap_seen (id) SELECT value FROM json_each(?);
+                         UPDATE sync_state SET bootstrap_sweep = 1;",
+                    )
+                    .bind(serde_json::to_string(&ids).unwrap_or_default())
+                    .execute(&mut *w.tx)
+                    .await?;
+                }
                 // A resumed stream comes from a newer snapshot: the pull after it must start at
                 // the oldest one, or changes between them to records already imported are missed.
                 sqlx::query(
@@ -211,6 +228,7 @@ impl Writer {
         if let Some(m) = newest {
             self.hlc = self.hlc.observe(&m, self.now_ms());
             self.hlc_unsaved = true;
+            self.raise_floor(Some(m)).await?;
         }
         self.records += report.changed as u64;
         if changes.len() > 1000 {
@@ -279,7 +297,6 @@ impl Writer {
 /// waiting to be pushed: the server merges them against their base revision.
 fn keep_local_body(merged: &mut RecordState, local: &RecordState) {
     if let Some(v) = local.fields.get("note") {
-        merged.fields.insert("note".into(), v.clone());
-        merged.clocks.insert("note".into(), local.effective("note"));
+        rapport_sync::state::set(merged, "note", Some(v.clone()), local.effective("note"));
     }
 }

@@ -32,6 +32,7 @@ pub struct SyncState {
     pub bootstrap: String,
     pub bootstrap_snapshot_seq: i64,
     pub bootstrap_after_id: Option<String>,
+    pub bootstrap_sweep: bool,
     pub last_success_at: Option<String>,
     pub last_error_code: Option<String>,
     pub last_error: Option<String>,
@@ -64,7 +65,7 @@ pub struct SyncStatus {
 
 const COLUMNS: &str = "server_url, org_id, org_name, user_id, role, client_id, device_name, epoch, \
      pull_cursor, seq_base, acked_seq, server_seq, clock_offset_ms, bootstrap, bootstrap_snapshot_seq, \
-     bootstrap_after_id, last_success_at, last_error_code, last_error, joined_at";
+     bootstrap_after_id, bootstrap_sweep, last_success_at, last_error_code, last_error, joined_at";
 
 impl Store {
     /// The sync state, or `None` for a store that never joined (or left) an org.
@@ -198,15 +199,67 @@ impl Store {
     }
 
     /// Marks the bootstrap done: the pull cursor starts at the (oldest) snapshot it streamed.
+    /// After a sweeping bootstrap, every record the stream did not carry and no local change
+    /// is waiting for is dropped here (the server no longer has it live: a tombstone, or
+    /// garbage-collected); changes after the snapshot come by the pull that follows.
     pub async fn finish_bootstrap(&self) -> Result<()> {
         let mut w = self.begin_write().await?;
+        let sweep: bool = sqlx::query_scalar("SELECT bootstrap_sweep FROM sync_state WHERE id = 1")
+            .fetch_optional(&mut *w.tx)
+            .await?
+            .unwrap_or(false);
+        if sweep {
+            const UNSEEN: &str = "id NOT IN (SELECT id FROM bootstrap_seen)
+                AND id NOT IN (SELECT record_id FROM outbox
+                               WHERE seq > (SELECT acked_seq FROM sync_state WHERE id = 1))";
+            let mut leads: Vec<String> = Vec::new();
+            for e in Entity::ALL {
+                let t = rows::table(e).name;
+                if e.lead_scoped() {
+                    let col = if e == Entity::Lead { "id" } else { "lead_id" };
+                    let mut l: Vec<String> = sqlx::query_scalar(&format!(
+                        "SELECT DISTINCT {col} FROM {t} WHERE {UNSEEN}"
+                    ))
+                    .fetch_all(&mut *w.tx)
+                    .await?;
+                    leads.append(&mut l);
+                }
+                sqlx::query(&format!("DELETE FROM {t} WHERE {UNSEEN}"))
+                    .execute(&mut *w.tx)
+                    .await?;
+            }
+            leads.sort();
+            leads.dedup();
+            for l in &leads {
+                sqlx::query(crate::write::CHANGES)
+                    .bind("lead")
+                    .bind(l)
+                    .bind(l)
+                    .execute(&mut *w.tx)
+                    .await?;
+            }
+            crate::aggregates::refresh(&mut w.tx, &leads).await?;
+        }
         sqlx::query(
-            "UPDATE sync_state SET bootstrap = 'done', bootstrap_after_id = NULL,
-                pull_cursor = max(pull_cursor, bootstrap_snapshot_seq)",
+            "UPDATE sync_state SET bootstrap = 'done', bootstrap_after_id = NULL, bootstrap_sweep = 0,
+                pull_cursor = max(pull_cursor, bootstrap_snapshot_seq);
+             DELETE FROM bootstrap_seen;",
         )
         .execute(&mut *w.tx)
         .await?;
         w.commit().await
+    }
+
+    /// Whether the store holds any record of the org's kind (leads and what is in them,
+    /// Smart Views, custom fields), beyond the seed statuses and the users.
+    pub async fn holds_records(&self) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT (SELECT count(*) FROM leads) + (SELECT count(*) FROM smart_views)
+                  + (SELECT count(*) FROM custom_fields)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n > 0)
     }
 
     /// Sets sync bookkeeping columns (epoch, server seq, bootstrap progress, offset).

@@ -86,6 +86,26 @@ struct Entry {
     fields: Vec<String>,
 }
 
+impl crate::Writer {
+    /// The newest stamp the server holds from this store or that this store received.
+    pub(crate) async fn floor(&mut self) -> Result<Option<Hlc>> {
+        let v: Option<String> =
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'hlc_floor'")
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        Ok(v.and_then(|v| v.parse().ok()))
+    }
+
+    /// Raises the floor to `h` (if higher).
+    pub(crate) async fn raise_floor(&mut self, h: Option<Hlc>) -> Result<()> {
+        let Some(h) = h else { return Ok(()) };
+        if self.floor().await?.is_some_and(|f| f >= h) {
+            return Ok(());
+        }
+        self.set_meta("hlc_floor", &h.to_string()).await
+    }
+}
+
 impl Store {
     /// Up to `limit` of the oldest un-acknowledged outbox entries, as ops.
     pub async fn pending_ops(&self, limit: usize) -> Result<Vec<Op>> {
@@ -222,6 +242,13 @@ impl Store {
         .bind(resp.last_seq)
         .execute(&mut *w.tx)
         .await?;
+        // Stamps the server now holds: a re-stamp after clock skew never goes below them.
+        let held = ops
+            .iter()
+            .filter(|o| o.local_seq <= resp.applied_through)
+            .filter_map(|o| o.state.max_clock())
+            .max();
+        w.raise_floor(held).await?;
         for r in &resp.results {
             let Some(op) = ops.iter().find(|o| o.local_seq == r.local_seq) else {
                 continue;
@@ -254,9 +281,20 @@ impl Store {
         w.clock_offset_ms = clock_offset_ms;
         let now = w.now_ms();
         let limit = now + MAX_FUTURE_SKEW_MS as u64;
-        // The clock itself was ahead: start it over at the corrected time.
+        // The clock itself was ahead: start it over at the bound (stamps this store received
+        // can be up to it), and never below a stamp the server holds from this store or that
+        // it received (the floor): an edit made after another must still win over it.
+        let floor = w.floor().await?;
         if w.hlc.ms > limit {
-            w.hlc = Hlc::zero(w.hlc.node).tick(now);
+            let base = Hlc::zero(w.hlc.node).tick(limit);
+            w.hlc = match floor {
+                Some(f) if f > base => Hlc {
+                    node: w.hlc.node,
+                    ..f
+                }
+                .tick(0),
+                _ => base,
+            };
         }
         let pending: Vec<(String, String)> = sqlx::query_as(
             "SELECT DISTINCT entity, record_id FROM outbox
@@ -280,8 +318,8 @@ impl Store {
                 .map_err(|e| Error::Corrupt(format!("undecodable clocks: {e}")))?;
             let mut changed = false;
             for c in map.values_mut() {
-                if c.ms > limit {
-                    w.hlc = w.hlc.tick(now);
+                if c.ms > limit.max(floor.map(|f| f.ms).unwrap_or(0)) {
+                    w.hlc = w.hlc.tick(limit);
                     *c = w.hlc;
                     changed = true;
                     n += 1;
@@ -317,7 +355,7 @@ impl Store {
     ) -> Result<()> {
         let mut w = self.begin_write().await?;
         if new_node {
-            let node = NodeId(crate::os_random());
+            let node = NodeId(self.next_seed());
             w.set_meta("node_id", &format!("{:016x}", node.0)).await?;
             w.hlc.node = node;
             w.hlc_unsaved = true;
