@@ -132,6 +132,24 @@ impl Store {
         .await?)
     }
 
+    /// The newest import of this file (same path, size and head hash), finished or not.
+    pub async fn last_import(
+        &self,
+        path: &str,
+        size: i64,
+        head_hash: &str,
+    ) -> Result<Option<ImportCheckpoint>> {
+        Ok(sqlx::query_as::<_, ImportCheckpoint>(
+            "SELECT * FROM imports WHERE path = ? AND size = ? AND head_hash = ?
+             ORDER BY started_at DESC, id DESC LIMIT 1",
+        )
+        .bind(path)
+        .bind(size)
+        .bind(head_hash)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// An import by id.
     pub async fn import_checkpoint(&self, id: &str) -> Result<Option<ImportCheckpoint>> {
         Ok(

@@ -14,6 +14,7 @@ mod mapping;
 mod merge;
 mod reader;
 mod row;
+mod sample;
 mod source;
 mod suggest;
 mod summary;
@@ -23,12 +24,15 @@ mod values;
 mod tests;
 #[cfg(test)]
 mod tests_input;
+#[cfg(test)]
+mod tests_resume;
 
 pub use bench::{BenchCsv, generate_bench_csv};
 pub use export::{CsvExportReport, CsvExporter, export_csv};
 pub use import::import_csv;
 pub use mapping::{Mapping, MatchKey, Target, UnknownColumns};
 pub use merge::Counts;
+pub use sample::{SwitchboardCsv, comparable_export, generate_switchboard_csv};
 pub use source::{MAX_RECORD_BYTES, Preview, preview_csv};
 pub use summary::{CsvImportOptions, ImportSummary, Phase, Progress};
 

@@ -98,7 +98,8 @@ async fn header_and_mapping_problems() {
         "{e}"
     );
     assert_eq!(s.lead_count().await.unwrap(), 0);
-    let e = import(
+    // `--resume` with nothing to resume says so and imports from the start (it failed before).
+    let r = import(
         &s,
         &path,
         CsvImportOptions {
@@ -107,8 +108,16 @@ async fn header_and_mapping_problems() {
         },
     )
     .await
-    .unwrap_err();
-    assert_eq!(e.code(), "csv_resume");
+    .unwrap();
+    assert!(!r.resumed);
+    assert!(
+        r.notice
+            .as_deref()
+            .is_some_and(|n| n.contains("importing it from the start")),
+        "{:?}",
+        r.notice
+    );
+    assert_eq!(s.lead_count().await.unwrap(), 1);
 }
 
 #[tokio::test]
