@@ -177,6 +177,7 @@ pub(super) async fn import_with_index(
         users,
         region,
         day_first: mapping.day_first,
+        max_record_bytes: opts.max_record_bytes,
         phone_memo: Default::default(),
     };
     let import_id = match &resume {

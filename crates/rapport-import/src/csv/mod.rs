@@ -8,6 +8,7 @@
 mod bench;
 mod errors_file;
 mod export;
+mod framing;
 mod import;
 mod index;
 mod mapping;
@@ -58,7 +59,7 @@ impl CsvError {
     pub(crate) fn io(what: impl std::fmt::Display, e: impl std::fmt::Display) -> CsvError {
         CsvError::input("io", format!("{what}: {e}"))
     }
-    /// `csv_empty`, `csv_no_rows`, `csv_binary`, `csv_too_long`, `csv_header`, `csv_mapping`,
+    /// `csv_empty`, `csv_no_rows`, `csv_binary`, `csv_header`, `csv_mapping`,
     /// `csv_resume`, `io`, or the store's code.
     pub fn code(&self) -> &str {
         match self {
