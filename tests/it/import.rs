@@ -187,3 +187,46 @@ fn a_cli_import_killed_at_random_moments_resumes_to_the_uninterrupted_result() -
     }
     Ok(())
 }
+
+/// Fails on the old code (the dry run listed the leads, not the mapping): `--dry-run` shows
+/// which column goes to which field, the same mapping `--save-mapping` writes.
+#[test]
+fn a_dry_run_shows_the_column_mapping() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("s.db");
+    let csv = dir.path().join("in.csv");
+    std::fs::write(
+        &csv,
+        "Company,E-mail,Seats\r\nAcme,ann@acme.com,12\r\nGlobex,bo@globex.com,3\r\n",
+    )?;
+    let map = dir.path().join("map.json");
+    let (code, out, err) = rapport(
+        &db,
+        &[
+            "import",
+            csv.to_str().unwrap_or_default(),
+            "--dry-run",
+            "--save-mapping",
+            map.to_str().unwrap_or_default(),
+        ],
+    )?;
+    assert_eq!(code, 0, "{err}");
+    for line in [
+        "mapping (what --save-mapping writes):",
+        "  Company → lead.name",
+        "  E-mail → contact.email.office",
+        "  Seats → lead.custom.Seats (number)",
+        "  match on: domain, email, phone, name",
+    ] {
+        assert!(
+            out.lines().any(|l| l == line),
+            "`{line}` missing in:\n{out}"
+        );
+    }
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&map)?)?;
+    for (col, target) in saved["columns"].as_object().into_iter().flatten() {
+        let shown = format!("  {col} → {}", target.as_str().unwrap_or_default());
+        assert!(out.lines().any(|l| l.starts_with(&shown)), "{shown}");
+    }
+    Ok(())
+}

@@ -1,6 +1,7 @@
 //! CSV export: one row per contact with its lead's columns (a lead without contacts gets one
 //! row), headers the import's suggestions map back to the same fields, so export → import →
-//! export reproduces the file. Lossy by nature (CSV is flat): activities, tasks, opportunities
+//! export reproduces the file. Cells that could run as spreadsheet formulas are neutralised
+//! (`neutralise`). Lossy by nature (CSV is flat): activities, tasks, opportunities
 //! and addresses after the first are left to JSONL.
 
 use super::CsvError;
@@ -38,6 +39,23 @@ const CONTACT_COLS: [&str; 6] = [
     "Mobile Phone",
     "Other Phone",
 ];
+
+/// A cell a spreadsheet could run as a formula (`=`, `+`, `-`, `@`, tab or carriage return
+/// first) gets a leading `'`, as OWASP recommends for CSV injection; the import drops that
+/// `'` again (`values::unneutralise`). A plain number (`-12.5`, an E.164 `+14155550123`) is
+/// left as it is: a spreadsheet reads it as a number, never as a formula, and negative
+/// values stay numbers.
+pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+    let risky = cell
+        .chars()
+        .next()
+        .is_some_and(|c| matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r'));
+    if risky && !super::values::is_plain_number(cell) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
 
 fn custom_text(v: Option<&serde_json::Value>) -> String {
     match v {
@@ -156,7 +174,10 @@ impl<W: Write> CsvExporter<W> {
         for c in list {
             let mut row = cells.clone();
             row.extend(contact_cells(c, &self.contact_custom));
-            self.w.write_record(&row).map_err(|e| io(&e))?;
+            let row = row.iter().map(|c| neutralise(c));
+            self.w
+                .write_record(row.map(|c| c.into_owned()))
+                .map_err(|e| io(&e))?;
             self.report.rows += 1;
         }
         self.report.leads += 1;

@@ -164,7 +164,7 @@ impl RowRules {
         let (mut first, mut last) = (None, None);
         let mut addr = Address::default();
         for (i, t) in self.targets.iter().enumerate() {
-            let v = rec.get(i).unwrap_or("").trim();
+            let v = values::unneutralise(rec.get(i).unwrap_or("").trim()).trim();
             if v.is_empty() || *t == Target::Skip {
                 continue;
             }
