@@ -225,6 +225,32 @@ impl Writer {
     }
 }
 
+impl Writer {
+    /// The lead of each of `ids` that is a contact, activity, task or opportunity in the store
+    /// (tombstones too): an import must not move a record to another lead.
+    pub async fn leads_of_records(&mut self, ids: &[Id]) -> Result<HashMap<Id, Id>> {
+        let list = serde_json::to_string(&ids.iter().map(|i| i.to_string()).collect::<Vec<_>>())
+            .unwrap_or_else(|_| "[]".into());
+        let mut out = HashMap::new();
+        for table in ["contacts", "activities", "tasks", "opportunities"] {
+            let sql = format!(
+                "SELECT id, lead_id FROM {table} WHERE id IN (SELECT value FROM json_each(?))"
+            );
+            let rows = sqlx::query(&sql)
+                .bind(&list)
+                .fetch_all(&mut *self.tx)
+                .await?;
+            for r in &rows {
+                out.insert(
+                    r.get::<String, _>(0).parse()?,
+                    r.get::<String, _>(1).parse()?,
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// A lead as an upsert needs it: the lead, its live contacts and its live notes.
 pub type MergeTarget = (Lead, Vec<Contact>, Vec<Activity>);
 
