@@ -414,3 +414,63 @@ async fn definitions_merge_into_a_store_that_has_some() {
     assert_eq!(c.stats().await.unwrap().outbox, before.outbox);
     assert_eq!(FieldTarget::Lead, other.applies_to);
 }
+
+/// `schema/lead.schema.json` is a valid JSON Schema (draft 2020-12), every line of a full
+/// export satisfies it, and lines the import refuses (a bare date, a negative value) do not.
+/// Checked with Python's `jsonschema` (installed by `cargo xtask test`).
+#[tokio::test]
+async fn the_schema_is_valid_and_describes_the_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = full_store(&dir).await;
+    let mut text = export(&a).await;
+    let mut bad = demo(3, None);
+    bad.lead.custom.clear();
+    bad.contacts.clear();
+    let mut o = (0..50)
+        .map(|n| demo(n, None))
+        .find_map(|d| d.opportunities.into_iter().next())
+        .unwrap();
+    o.lead_id = bad.lead.id;
+    o.value = -1;
+    bad.opportunities = vec![o];
+    let date = rapport_core::time::fmt(&bad.lead.date_created);
+    let bare = line(&bad).replacen(&date, "2024-01-31", 1);
+    let bad_lines = [line(&bad), bare];
+    for l in &bad_lines {
+        text += l;
+        text += "\n";
+    }
+    let file = dir.path().join("export.jsonl");
+    std::fs::write(&file, &text).unwrap();
+    let schema = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schema/lead.schema.json");
+    let script = r#"
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft202012Validator.check_schema(schema)
+v = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+for i, line in enumerate(open(sys.argv[2]), 1):
+    print(i, "ok" if v.is_valid(json.loads(line)) else "invalid")
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", script, schema, file.to_str().unwrap()])
+        .output()
+        .expect("python3 runs (cargo xtask test installs python3-jsonschema)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verdicts: Vec<&str> = stdout
+        .lines()
+        .map(|l| l.split(' ').nth(1).unwrap())
+        .collect();
+    let n = verdicts.len();
+    assert_eq!(n, text.lines().count());
+    assert!(verdicts[..n - 2].iter().all(|v| *v == "ok"), "{stdout}");
+    assert_eq!(verdicts[n - 2..], ["invalid", "invalid"], "{stdout}");
+    assert!(
+        text.contains("\"_record\":\"custom_field\"")
+            && text.contains("\"_record\":\"smart_view\"")
+    );
+}
