@@ -296,13 +296,10 @@ fn custom_fields(
             Target::ContactCustom(n) => (n, FieldTarget::Contact),
             _ => continue,
         };
-        match fields
-            .iter()
-            .find(|f| f.applies_to == target && f.name.eq_ignore_ascii_case(name))
-        {
+        match crate::defs::find_field(fields, target, name) {
             Some(def) => {
-                *name = def.name.clone();
-                types.insert(def.name.clone(), def.kind);
+                *name = crate::defs::value_key(def).to_string();
+                types.insert(name.clone(), def.kind);
                 choices.insert(def.name.to_lowercase(), def.choices.clone());
             }
             None => {
@@ -589,11 +586,7 @@ impl Run<'_> {
     /// Creates the custom fields the mapping needs (a dry run only adds them to the context).
     async fn ensure_fields(&mut self, w: &mut rapport_store::Writer) -> Result<(), CsvError> {
         for (name, target, kind) in &self.new_fields {
-            if w.ctx
-                .fields
-                .iter()
-                .any(|f| f.applies_to == *target && f.name.eq_ignore_ascii_case(name))
-            {
+            if crate::defs::find_field(&w.ctx.fields, *target, name).is_some() {
                 continue;
             }
             let (def, plan) = ops::add_field(name, *kind, *target, vec![], &mut w.ctx)?;
