@@ -36,6 +36,8 @@ const TEST_PACKAGES: &[&str] = &[
     "webkit2gtk-driver",
     // Baselines for benchmarks.
     "sqlite3",
+    // Checks schema/lead.schema.json and validates exports against it.
+    "python3-jsonschema",
     "time",
     // Real SIP peers for the softphone tests.
     "sip-tester",

@@ -239,10 +239,8 @@ pub async fn run(o: &Opts, rows: &mut Vec<Row>) -> Result<std::path::PathBuf> {
     let export_t = t.elapsed();
     let fresh = App::open(o.work.join("import.db")).await?;
     let t = Instant::now();
-    let opts = rapport_import::JsonlOptions {
-        create_missing: true,
-        ..Default::default()
-    };
+    // No flags: the export carries its definitions.
+    let opts = rapport_import::JsonlOptions::default();
     let r = rapport_import::import_jsonl(
         fresh.store(),
         std::io::BufReader::new(std::fs::File::open(&jsonl)?),

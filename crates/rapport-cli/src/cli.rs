@@ -466,9 +466,14 @@ pub struct ExportArgs {
 pub struct ImportArgs {
     /// A .jsonl file (canonical) or a .csv/.tsv/.txt file (mapped columns).
     pub file: PathBuf,
-    /// Create statuses and custom fields the file uses but the store lacks (JSONL).
+    /// JSONL: create statuses and custom fields lead lines use that neither the store nor the
+    /// file's definition lines define (a file without definitions; types are guessed).
     #[arg(long)]
     pub create_missing: bool,
+    /// JSONL: import the valid lines even when some are bad (the exit status is still 1).
+    /// Without it a bad line writes nothing.
+    #[arg(long)]
+    pub skip_invalid: bool,
     /// Check every line and report (CSV: preview the first leads); write nothing.
     #[arg(long)]
     pub dry_run: bool,

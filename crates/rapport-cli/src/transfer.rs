@@ -117,21 +117,29 @@ pub async fn import(app: &App, args: ImportArgs, out: Out) -> Result<()> {
     let opts = JsonlOptions {
         create_missing: args.create_missing,
         dry_run: args.dry_run,
+        skip_invalid: args.skip_invalid,
         ..Default::default()
     };
     let report = import_jsonl(app.store(), BufReader::new(f), &opts).await?;
+    app.nudge_index();
     out.print(&report, || {
+        let verb = if args.dry_run || !report.written {
+            "would import"
+        } else {
+            "imported"
+        };
         let mut s = format!(
-            "{} {} leads ({} records), rejected {} lines",
-            if args.dry_run {
-                "would import"
+            "{verb} {} leads, rejected {} lines",
+            if report.written {
+                report.leads
             } else {
-                "imported"
+                report.valid_leads
             },
-            report.leads,
-            report.records,
             report.rejected.len()
         );
+        if report.written {
+            s += &format!(" ({} records)", report.records);
+        }
         for r in &report.rejected {
             s += &format!(
                 "\n  line {}: {}{}",
@@ -143,19 +151,32 @@ pub async fn import(app: &App, args: ImportArgs, out: Out) -> Result<()> {
                     .unwrap_or_default()
             );
         }
-        if !report.created_statuses.is_empty() {
-            s += &format!("\ncreated statuses: {}", report.created_statuses.join(", "));
+        for (what, list) in [
+            ("created statuses", &report.created_statuses),
+            ("created custom fields", &report.created_fields),
+            ("created users", &report.created_users),
+            ("created Smart Views", &report.created_views),
+        ] {
+            if !list.is_empty() {
+                s += &format!("\n{what}: {}", list.join(", "));
+            }
         }
-        if !report.created_fields.is_empty() {
-            s += &format!(
-                "\ncreated custom fields: {}",
-                report.created_fields.join(", ")
-            );
+        for n in &report.notes {
+            s += &format!("\nnote: {n}");
         }
         s
     });
-    if !report.rejected.is_empty() && report.leads == 0 {
-        bail!("nothing was imported: every line was rejected");
+    if !report.rejected.is_empty() {
+        if report.written {
+            bail!(
+                "{} lines were rejected (the valid ones were imported: --skip-invalid)",
+                report.rejected.len()
+            );
+        }
+        bail!(
+            "nothing was imported: {} lines were rejected (fix them, or import the valid lines with --skip-invalid)",
+            report.rejected.len()
+        );
     }
     Ok(())
 }

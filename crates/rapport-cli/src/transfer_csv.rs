@@ -139,6 +139,53 @@ fn text(s: &ImportSummary, args: &ImportArgs) -> String {
             t += &format!("\n{what}: {}", list.join(", "));
         }
     }
+    if s.dry_run
+        && let Some(m) = &s.mapping
+    {
+        t += "\nmapping (what --save-mapping writes):";
+        for (col, target) in &m.columns {
+            let kind = match target {
+                rapport_app::CsvTarget::LeadCustom(n)
+                | rapport_app::CsvTarget::ContactCustom(n) => m
+                    .custom_types
+                    .get(n)
+                    .map(|k| {
+                        format!(
+                            " ({})",
+                            serde_json::to_value(k)
+                                .unwrap_or_default()
+                                .as_str()
+                                .unwrap_or("")
+                        )
+                    })
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            t += &format!("\n  {col} → {}{kind}", target.as_string());
+        }
+        let keys: Vec<String> = m
+            .match_on
+            .iter()
+            .map(|k| {
+                serde_json::to_value(k)
+                    .unwrap_or_default()
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect();
+        t += &format!(
+            "\n  match on: {}",
+            if keys.is_empty() {
+                "nothing".to_string()
+            } else {
+                keys.join(", ")
+            }
+        );
+    }
+    if let Some(n) = &s.notice {
+        t = format!("{n}\n{t}");
+    }
     if s.dry_run {
         for b in &s.preview {
             t += &format!(

@@ -57,16 +57,26 @@ pub fn check(mut b: LeadBundle, known: &Known) -> Result<LeadBundle> {
             }
         }
     }
-    for (i, t) in b.tasks.iter().enumerate() {
+    for (i, t) in b.tasks.iter_mut().enumerate() {
+        let at = |e: Error| e.within(&format!("tasks[{i}]"));
         if t.lead_id != lead_id {
-            return Err(Error::invalid("lead_id", "task belongs to another lead")
-                .within(&format!("tasks[{i}]")));
+            return Err(at(Error::invalid(
+                "lead_id",
+                "task belongs to another lead",
+            )));
         }
+        t.text = validate::required("text", &t.text, 2000).map_err(at)?;
     }
     for (i, o) in b.opportunities.iter().enumerate() {
         if o.lead_id != lead_id {
             return Err(
                 Error::invalid("lead_id", "opportunity belongs to another lead")
+                    .within(&format!("opportunities[{i}]")),
+            );
+        }
+        if o.value < 0 {
+            return Err(
+                Error::invalid("value", "an opportunity's value cannot be negative")
                     .within(&format!("opportunities[{i}]")),
             );
         }
@@ -77,7 +87,48 @@ pub fn check(mut b: LeadBundle, known: &Known) -> Result<LeadBundle> {
             );
         }
     }
+    duplicate_ids(&b)?;
     Ok(b)
+}
+
+/// Two records of one lead with one id would be written as one (the second silently
+/// replacing the first): refused, naming the second.
+fn duplicate_ids(b: &LeadBundle) -> Result<()> {
+    let ids = b
+        .contacts
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.id, format!("contacts[{i}]")))
+        .chain(
+            b.activities
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (a.id, format!("activities[{i}]"))),
+        )
+        .chain(
+            b.tasks
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.id, format!("tasks[{i}]"))),
+        )
+        .chain(
+            b.opportunities
+                .iter()
+                .enumerate()
+                .map(|(i, o)| (o.id, format!("opportunities[{i}]"))),
+        );
+    let mut seen: std::collections::HashMap<crate::Id, String> = Default::default();
+    for (id, path) in ids {
+        if let Some(first) = seen.insert(id, path.clone()) {
+            return Err(Error::invalid(
+                format!("{path}.id"),
+                format!(
+                    "{path} has the id {id} of {first}: two records of one lead cannot share an id"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn custom(values: &Custom, target: FieldTarget, known: &Known, path: &str) -> Result<Custom> {

@@ -31,7 +31,21 @@ pub fn parse(s: &str) -> Option<Timestamp> {
     None
 }
 
-/// Serde adapter for `Timestamp` in the canonical fixed-width form.
+/// Parses an RFC 3339 timestamp only (date, time and offset; converted to UTC): what a
+/// record's timestamps are in JSON. A bare date or a time without an offset is refused.
+pub fn parse_rfc3339(s: &str) -> Option<Timestamp> {
+    DateTime::parse_from_rfc3339(s.trim())
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn not_rfc3339<E: serde::de::Error>(s: &str) -> E {
+    E::custom(format!(
+        "`{s}` is not an RFC 3339 timestamp (e.g. 2024-01-31T09:30:00Z)"
+    ))
+}
+
+/// Serde adapter for `Timestamp` in the canonical fixed-width form (reads RFC 3339 only).
 pub mod serde_ts {
     use super::*;
     use serde::{Deserialize, Deserializer, Serializer};
@@ -41,8 +55,7 @@ pub mod serde_ts {
     }
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
         let s = String::deserialize(d)?;
-        parse(&s)
-            .ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not an RFC 3339 timestamp")))
+        parse_rfc3339(&s).ok_or_else(|| not_rfc3339(&s))
     }
 }
 
@@ -60,9 +73,7 @@ pub mod serde_opt_ts {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
         match Option::<String>::deserialize(d)? {
             None => Ok(None),
-            Some(s) => parse(&s).map(Some).ok_or_else(|| {
-                serde::de::Error::custom(format!("`{s}` is not an RFC 3339 timestamp"))
-            }),
+            Some(s) => parse_rfc3339(&s).map(Some).ok_or_else(|| not_rfc3339(&s)),
         }
     }
 }
@@ -82,11 +93,7 @@ pub mod serde_vec_ts {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Timestamp>, D::Error> {
         Vec::<String>::deserialize(d)?
             .into_iter()
-            .map(|s| {
-                parse(&s).ok_or_else(|| {
-                    serde::de::Error::custom(format!("`{s}` is not an RFC 3339 timestamp"))
-                })
-            })
+            .map(|s| parse_rfc3339(&s).ok_or_else(|| not_rfc3339(&s)))
             .collect()
     }
 }
@@ -111,5 +118,22 @@ mod tests {
         );
         assert!(parse("2024-02-30").is_none());
         assert!(parse("yesterday").is_none());
+    }
+
+    /// Fails on the old code: a record's `date_created` of `2024-01-31` was read as midnight.
+    #[test]
+    fn records_read_rfc3339_timestamps_only() {
+        #[derive(serde::Deserialize)]
+        struct R {
+            #[serde(with = "serde_ts")]
+            _t: Timestamp,
+        }
+        let read = |s: &str| serde_json::from_str::<R>(&format!("{{\"_t\":\"{s}\"}}"));
+        assert!(read("2024-01-31T09:30:00Z").is_ok());
+        assert!(read("2024-01-31T10:30:00+01:00").is_ok());
+        for bad in ["2024-01-31", "2024-01-31T09:30", "2024-01-31 09:30:00"] {
+            let e = read(bad).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(e.contains("is not an RFC 3339 timestamp"), "{bad}: {e}");
+        }
     }
 }

@@ -132,6 +132,24 @@ impl Store {
         .await?)
     }
 
+    /// The newest import of this file (same path, size and head hash), finished or not.
+    pub async fn last_import(
+        &self,
+        path: &str,
+        size: i64,
+        head_hash: &str,
+    ) -> Result<Option<ImportCheckpoint>> {
+        Ok(sqlx::query_as::<_, ImportCheckpoint>(
+            "SELECT * FROM imports WHERE path = ? AND size = ? AND head_hash = ?
+             ORDER BY started_at DESC, id DESC LIMIT 1",
+        )
+        .bind(path)
+        .bind(size)
+        .bind(head_hash)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// An import by id.
     pub async fn import_checkpoint(&self, id: &str) -> Result<Option<ImportCheckpoint>> {
         Ok(
@@ -204,6 +222,32 @@ impl Writer {
         .fetch_all(&mut *self.tx)
         .await?;
         rows.iter().map(|d| decode(d)).collect()
+    }
+}
+
+impl Writer {
+    /// The lead of each of `ids` that is a contact, activity, task or opportunity in the store
+    /// (tombstones too): an import must not move a record to another lead.
+    pub async fn leads_of_records(&mut self, ids: &[Id]) -> Result<HashMap<Id, Id>> {
+        let list = serde_json::to_string(&ids.iter().map(|i| i.to_string()).collect::<Vec<_>>())
+            .unwrap_or_else(|_| "[]".into());
+        let mut out = HashMap::new();
+        for table in ["contacts", "activities", "tasks", "opportunities"] {
+            let sql = format!(
+                "SELECT id, lead_id FROM {table} WHERE id IN (SELECT value FROM json_each(?))"
+            );
+            let rows = sqlx::query(&sql)
+                .bind(&list)
+                .fetch_all(&mut *self.tx)
+                .await?;
+            for r in &rows {
+                out.insert(
+                    r.get::<String, _>(0).parse()?,
+                    r.get::<String, _>(1).parse()?,
+                );
+            }
+        }
+        Ok(out)
     }
 }
 

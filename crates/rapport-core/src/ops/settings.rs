@@ -11,6 +11,11 @@ pub fn add_status(
     existing: &[LeadStatus],
     ctx: &mut Ctx,
 ) -> Result<(LeadStatus, Plan)> {
+    import_status(ctx.id_at(None), label, existing)
+}
+
+/// `add_status` with the id a backup gives (appended after the existing statuses).
+pub fn import_status(id: Id, label: &str, existing: &[LeadStatus]) -> Result<(LeadStatus, Plan)> {
     let label = validate::required("label", label, 100)?;
     if existing
         .iter()
@@ -23,7 +28,7 @@ pub fn add_status(
         });
     }
     let status = LeadStatus {
-        id: ctx.id_at(None),
+        id,
         label,
         position: existing.iter().map(|s| s.position).max().unwrap_or(-1) + 1,
     };
@@ -38,6 +43,19 @@ pub fn add_field(
     applies_to: FieldTarget,
     choices: Vec<String>,
     ctx: &mut Ctx,
+) -> Result<(CustomFieldDef, Plan)> {
+    let id = ctx.id_at(None);
+    import_field(id, name, kind, applies_to, choices, ctx)
+}
+
+/// `add_field` with the id a backup gives.
+pub fn import_field(
+    id: Id,
+    name: &str,
+    kind: FieldType,
+    applies_to: FieldTarget,
+    choices: Vec<String>,
+    ctx: &Ctx,
 ) -> Result<(CustomFieldDef, Plan)> {
     let name = validate::required("name", name, 100)?;
     if name.contains(['"', '\n']) {
@@ -64,7 +82,7 @@ pub fn add_field(
         ));
     }
     let def = CustomFieldDef {
-        id: ctx.id_at(None),
+        id,
         name,
         kind,
         applies_to,
@@ -101,6 +119,67 @@ pub fn add_view(
     let mut plan = Plan::default();
     plan.push(Write::create(Record::SmartView(view.clone())));
     Ok((view, plan))
+}
+
+/// Adds choices a choice field lacks (an import merging a backup's definition).
+pub fn add_field_choices(
+    def: &CustomFieldDef,
+    choices: &[String],
+) -> Result<(CustomFieldDef, Plan)> {
+    if def.kind != FieldType::Choice {
+        return Err(Error::invalid(
+            "choices",
+            format!("custom field `{}` is not a choice field", def.name),
+        ));
+    }
+    let mut new = def.clone();
+    for c in choices {
+        let c = validate::required("choices", c, 200)?;
+        if !new.choices.iter().any(|x| x.eq_ignore_ascii_case(&c)) {
+            new.choices.push(c);
+        }
+    }
+    let mut plan = Plan::default();
+    plan.push_opt(Write::update(
+        &Record::CustomField(def.clone()),
+        Record::CustomField(new.clone()),
+    ));
+    Ok((new, plan))
+}
+
+/// A Smart View from a backup (its id, query and dates), checked like `add_view`.
+pub fn import_view(view: &SmartView, existing: &[SmartView]) -> Result<(SmartView, Plan)> {
+    let name = validate::required("name", &view.name, 200)?;
+    if existing.iter().any(|v| v.name.eq_ignore_ascii_case(&name)) {
+        return Err(Error {
+            code: ErrorCode::Duplicate,
+            message: format!("a Smart View named `{name}` already exists"),
+            field: Some("name".into()),
+        });
+    }
+    let view = SmartView {
+        name,
+        query: view.query.trim().to_string(),
+        ..view.clone()
+    };
+    let mut plan = Plan::default();
+    plan.push(Write::create(Record::SmartView(view.clone())));
+    Ok((view, plan))
+}
+
+/// A user from a backup (its id), checked like `create_user`.
+pub fn import_user(user: &User) -> Result<(User, Plan)> {
+    let user = User {
+        id: user.id,
+        name: validate::required("name", &user.name, 200)?,
+        email: match validate::optional(user.email.as_deref()) {
+            Some(e) => Some(validate::email("email", &e)?),
+            None => None,
+        },
+    };
+    let mut plan = Plan::default();
+    plan.push(Write::create(Record::User(user.clone())));
+    Ok((user, plan))
 }
 
 pub fn create_user(name: &str, email: Option<&str>, ctx: &mut Ctx) -> Result<(User, Plan)> {

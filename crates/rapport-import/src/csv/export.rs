@@ -1,10 +1,12 @@
 //! CSV export: one row per contact with its lead's columns (a lead without contacts gets one
 //! row), headers the import's suggestions map back to the same fields, so export → import →
-//! export reproduces the file. Lossy by nature (CSV is flat): activities, tasks, opportunities
+//! export reproduces the file. Cells that could run as spreadsheet formulas are neutralised
+//! (`neutralise`). Lossy by nature (CSV is flat): activities, tasks, opportunities
 //! and addresses after the first are left to JSONL.
 
 use super::CsvError;
-use rapport_core::{Contact, FieldTarget, Lead, time};
+use crate::defs::value_key;
+use rapport_core::{Contact, CustomFieldDef, FieldTarget, Lead, time};
 use rapport_store::Store;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -39,6 +41,23 @@ const CONTACT_COLS: [&str; 6] = [
     "Other Phone",
 ];
 
+/// A cell a spreadsheet could run as a formula (`=`, `+`, `-`, `@`, tab or carriage return
+/// first) gets a leading `'`, as OWASP recommends for CSV injection; the import drops that
+/// `'` again (`values::unneutralise`). A plain number (`-12.5`, an E.164 `+14155550123`) is
+/// left as it is: a spreadsheet reads it as a number, never as a formula, and negative
+/// values stay numbers.
+pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+    let risky = cell
+        .chars()
+        .next()
+        .is_some_and(|c| matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r'));
+    if risky && !super::values::is_plain_number(cell) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
 fn custom_text(v: Option<&serde_json::Value>) -> String {
     match v {
         None | Some(serde_json::Value::Null) => String::new(),
@@ -47,7 +66,11 @@ fn custom_text(v: Option<&serde_json::Value>) -> String {
     }
 }
 
-fn lead_cells(l: &Lead, owners: &HashMap<String, String>, custom: &[String]) -> Vec<String> {
+fn lead_cells(
+    l: &Lead,
+    owners: &HashMap<String, String>,
+    custom: &[CustomFieldDef],
+) -> Vec<String> {
     let a = l.addresses.first().cloned().unwrap_or_default();
     let o = |v: &Option<String>| v.clone().unwrap_or_default();
     let mut row = vec![
@@ -66,11 +89,15 @@ fn lead_cells(l: &Lead, owners: &HashMap<String, String>, custom: &[String]) -> 
         o(&a.zipcode),
         o(&a.country),
     ];
-    row.extend(custom.iter().map(|n| custom_text(l.custom.get(n))));
+    row.extend(
+        custom
+            .iter()
+            .map(|f| custom_text(l.custom.get(value_key(f)))),
+    );
     row
 }
 
-fn contact_cells(c: Option<&Contact>, custom: &[String]) -> Vec<String> {
+fn contact_cells(c: Option<&Contact>, custom: &[CustomFieldDef]) -> Vec<String> {
     let Some(c) = c else {
         return vec![String::new(); CONTACT_COLS.len() + custom.len()];
     };
@@ -94,15 +121,19 @@ fn contact_cells(c: Option<&Contact>, custom: &[String]) -> Vec<String> {
         phones(&|k| k == "mobile"),
         phones(&|k| k != "office" && k != "mobile"),
     ];
-    row.extend(custom.iter().map(|n| custom_text(c.custom.get(n))));
+    row.extend(
+        custom
+            .iter()
+            .map(|f| custom_text(c.custom.get(value_key(f)))),
+    );
     row
 }
 
 /// Writes leads as CSV rows, one lead at a time (the caller picks which: all, or a query's).
 pub struct CsvExporter<W: Write> {
     w: ::csv::Writer<W>,
-    lead_custom: Vec<String>,
-    contact_custom: Vec<String>,
+    lead_custom: Vec<CustomFieldDef>,
+    contact_custom: Vec<CustomFieldDef>,
     owners: HashMap<String, String>,
     pub report: CsvExportReport,
 }
@@ -120,7 +151,7 @@ impl<W: Write> CsvExporter<W> {
             fields
                 .iter()
                 .filter(|f| f.applies_to == t)
-                .map(|f| f.name.clone())
+                .cloned()
                 .collect::<Vec<_>>()
         };
         let (lead_custom, contact_custom) = (names(FieldTarget::Lead), names(FieldTarget::Contact));
@@ -132,9 +163,13 @@ impl<W: Write> CsvExporter<W> {
             .collect();
         let mut w = ::csv::Writer::from_writer(out);
         let mut header: Vec<String> = LEAD_COLS.iter().map(|s| s.to_string()).collect();
-        header.extend(lead_custom.iter().map(|n| format!("custom.{n}")));
+        header.extend(lead_custom.iter().map(|f| format!("custom.{}", f.name)));
         header.extend(CONTACT_COLS.iter().map(|s| s.to_string()));
-        header.extend(contact_custom.iter().map(|n| format!("contact.custom.{n}")));
+        header.extend(
+            contact_custom
+                .iter()
+                .map(|f| format!("contact.custom.{}", f.name)),
+        );
         w.write_record(&header).map_err(|e| io(&e))?;
         Ok(CsvExporter {
             w,
@@ -156,7 +191,10 @@ impl<W: Write> CsvExporter<W> {
         for c in list {
             let mut row = cells.clone();
             row.extend(contact_cells(c, &self.contact_custom));
-            self.w.write_record(&row).map_err(|e| io(&e))?;
+            let row = row.iter().map(|c| neutralise(c));
+            self.w
+                .write_record(row.map(|c| c.into_owned()))
+                .map_err(|e| io(&e))?;
             self.report.rows += 1;
         }
         self.report.leads += 1;

@@ -5,8 +5,8 @@
 //! last committed chunk.
 
 use super::errors_file::ErrorsFile;
-use super::index::MatchIndex;
-use super::mapping::{Mapping, MatchKey, Target, UnknownColumns};
+use super::index::{LeadKeys, MatchIndex};
+use super::mapping::{Mapping, Target, UnknownColumns};
 use super::merge::{self, Counts, IdSeq};
 use super::reader::{self, Chunk, Msg, ReaderJob};
 use super::row::{Parsed, RowData, RowRules};
@@ -62,18 +62,70 @@ pub async fn import_csv(
     progress: &(dyn Fn(&Progress) + Send + Sync),
     cancel: Arc<AtomicBool>,
 ) -> Result<ImportSummary, CsvError> {
+    let (summary, _) = import_with_index(store, path, mapping, opts, progress, cancel).await?;
+    Ok(summary)
+}
+
+/// `import_csv`, also returning the match table it ended with (tests compare it with the
+/// table loaded from the store).
+pub(super) async fn import_with_index(
+    store: &Store,
+    path: &Path,
+    mapping: Option<Mapping>,
+    opts: &CsvImportOptions,
+    progress: &(dyn Fn(&Progress) + Send + Sync),
+    cancel: Arc<AtomicBool>,
+) -> Result<(ImportSummary, MatchIndex), CsvError> {
     let started = Instant::now();
     let (dialect, _) = source::sniff(path)?;
     let ident = source::identity(path)?;
+    let mut notice = None;
     let resume = if opts.resume {
-        let cp = store
-            .running_import(&ident.path, ident.size as i64, &ident.head_hash)
-            .await?;
-        Some(cp.ok_or_else(|| {
-            CsvError::input("csv_resume", format!("there is no interrupted import of {} to resume (it finished, never started, or the file changed)", path.display()))
-        })?)
+        match store
+            .last_import(&ident.path, ident.size as i64, &ident.head_hash)
+            .await?
+        {
+            Some(cp) if cp.state == "running" => {
+                if cp.rows_done == 0 {
+                    notice = Some(format!(
+                        "the interrupted import of {} had committed nothing; importing it from the start",
+                        path.display()
+                    ));
+                }
+                Some(cp)
+            }
+            Some(_) => {
+                return Err(CsvError::input(
+                    "csv_resume",
+                    format!(
+                        "the import of {} finished; there is nothing to resume (import it again without --resume to update its leads)",
+                        path.display()
+                    ),
+                ));
+            }
+            None => {
+                notice = Some(format!(
+                    "no interrupted import of {} was found (it committed nothing, or the file changed); importing it from the start",
+                    path.display()
+                ));
+                None
+            }
+        }
     } else {
         None
+    };
+    // A resumed import runs with the options it started with (chunks cut at the same rows).
+    let saved: Option<CsvImportOptions> = resume
+        .as_ref()
+        .and_then(|c| serde_json::from_str(&c.options).ok());
+    let opts = &match &saved {
+        Some(o) => CsvImportOptions {
+            dry_run: opts.dry_run,
+            resume: true,
+            preview_leads: opts.preview_leads,
+            ..o.clone()
+        },
+        None => opts.clone(),
     };
     let (mut rdr, _) = source::open(path, dialect, opts.max_record_bytes)?;
     let headers = source::header(&mut rdr, path)?;
@@ -125,6 +177,7 @@ pub async fn import_csv(
         users,
         region,
         day_first: mapping.day_first,
+        max_record_bytes: opts.max_record_bytes,
         phone_memo: Default::default(),
     };
     let import_id = match &resume {
@@ -156,15 +209,18 @@ pub async fn import_csv(
         started_at: now_text(store),
         updated_at: now_text(store),
     });
-    // Grouping must find the leads a resumed import made before it stopped.
-    let mut match_on = mapping.match_on.clone();
-    if resume.is_some() {
-        match_on.extend([MatchKey::Domain, MatchKey::Name]);
+    if !opts.dry_run && resume.is_none() {
+        // Saved before any row, so a run killed before its first chunk commits is resumed
+        // with the same mapping and options (from the start).
+        let mut w = store.begin_write().await?;
+        w.save_import(&cp).await?;
+        w.commit().await?;
     }
     let sum = ImportSummary {
         import_id: (!opts.dry_run).then(|| import_id.clone()),
         dry_run: opts.dry_run,
-        resumed: resume.is_some(),
+        resumed: resume.as_ref().is_some_and(|c| c.rows_done > 0),
+        notice,
         encoding: dialect.encoding.name().into(),
         delimiter: dialect.delimiter_name(),
         rows_done: cp.rows_done as u64,
@@ -174,7 +230,7 @@ pub async fn import_csv(
     let mut run = Run {
         store,
         opts,
-        index: MatchIndex::new(&match_on),
+        index: MatchIndex::new(&mapping.match_on),
         ids: IdSeq(random_u128() >> 16),
         user: Some(user),
         default_status: statuses
@@ -213,7 +269,7 @@ pub async fn import_csv(
         store.finish_import(&run.cp.id, &run.summary_json()).await?;
     }
     run.sum.errors_file = run.errors.written_path();
-    Ok(run.sum)
+    Ok((run.sum, run.index))
 }
 
 /// Canonical spelling of existing custom fields, their types and choices, and the fields to
@@ -240,13 +296,10 @@ fn custom_fields(
             Target::ContactCustom(n) => (n, FieldTarget::Contact),
             _ => continue,
         };
-        match fields
-            .iter()
-            .find(|f| f.applies_to == target && f.name.eq_ignore_ascii_case(name))
-        {
+        match crate::defs::find_field(fields, target, name) {
             Some(def) => {
-                *name = def.name.clone();
-                types.insert(def.name.clone(), def.kind);
+                *name = crate::defs::value_key(def).to_string();
+                types.insert(name.clone(), def.kind);
                 choices.insert(def.name.to_lowercase(), def.choices.clone());
             }
             None => {
@@ -427,13 +480,11 @@ impl Run<'_> {
                         merge::new_lead(&row, now, &self.default_status, self.user, &mut self.ids);
                     merge::apply_row(&mut b, &row, now, self.user, &mut self.ids, &mut n);
                     let id = b.lead.id;
-                    let company = row.lead.company.as_deref().unwrap_or("");
-                    self.index
-                        .add_lead(id, company, row.lead.domain.as_deref(), true);
+                    self.index.add_new(id, &b.lead.name, &row);
                     new_at.insert(id, new.len());
                     new.push(b);
                     n.leads_created += 1;
-                    id
+                    continue;
                 }
             };
             self.index.add_row(id, &row);
@@ -459,6 +510,11 @@ impl Run<'_> {
         if self.opts.dry_run && room > 0 {
             self.sum.preview.extend(new.iter().take(room).cloned());
         }
+        // The exact keys of every lead this chunk touches, for `MatchIndex::settle`.
+        let mut settled: Vec<(Id, Option<LeadKeys>, Option<LeadKeys>)> = new
+            .iter()
+            .map(|b| (b.lead.id, None, Some(LeadKeys::of(&b.lead, &b.contacts))))
+            .collect();
         if !self.opts.dry_run && !new.is_empty() {
             w.insert_new_bundles(new).await?;
         }
@@ -474,7 +530,12 @@ impl Run<'_> {
                 n.contacts_created += rows.iter().filter(|r| r.contact.is_some()).count() as u64;
                 continue;
             }
-            if !merge::update_existing(&mut w, targets.remove(id), rows, ours, &mut n).await? {
+            let target = targets.remove(id);
+            let old = target.as_ref().map(|(l, c, _)| LeadKeys::of(l, c));
+            let now = merge::update_existing(&mut w, target, rows, ours, &mut n).await?;
+            let gone = now.is_none();
+            settled.push((*id, old, now.map(|(l, c)| LeadKeys::of(&l, &c))));
+            if gone {
                 for r in rows {
                     bad.push((
                         vec![],
@@ -507,8 +568,10 @@ impl Run<'_> {
             *a += b;
         }
         if self.opts.dry_run {
+            self.index.keep_log();
             return Ok(()); // `w` rolls back
         }
+        self.index.settle(settled);
         self.cp.errors_len = self.errors.sync()? as i64;
         self.cp.rows_done = chunk.rows_end as i64;
         self.cp.byte_offset = chunk.byte_end as i64;
@@ -523,11 +586,7 @@ impl Run<'_> {
     /// Creates the custom fields the mapping needs (a dry run only adds them to the context).
     async fn ensure_fields(&mut self, w: &mut rapport_store::Writer) -> Result<(), CsvError> {
         for (name, target, kind) in &self.new_fields {
-            if w.ctx
-                .fields
-                .iter()
-                .any(|f| f.applies_to == *target && f.name.eq_ignore_ascii_case(name))
-            {
+            if crate::defs::find_field(&w.ctx.fields, *target, name).is_some() {
                 continue;
             }
             let (def, plan) = ops::add_field(name, *kind, *target, vec![], &mut w.ctx)?;

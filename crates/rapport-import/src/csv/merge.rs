@@ -222,16 +222,17 @@ fn inputs(c: &Contact) -> (Vec<EmailInput>, Vec<PhoneInput>) {
 /// operation, so a file that repeats a lead with conflicting values changes it once — and
 /// importing the same file again changes nothing.
 /// `ours`: the lead was created earlier by this import (its changes count as created).
-/// Returns false when the lead is gone (deleted meanwhile).
+/// Returns the lead and its live contacts as they are now, or `None` when the lead is gone
+/// (deleted meanwhile).
 pub async fn update_existing(
     w: &mut Writer,
     target: Option<MergeTarget>,
     rows: &[RowData],
     ours: bool,
     n: &mut Counts,
-) -> Result<bool> {
+) -> Result<Option<(Lead, Vec<Contact>)>> {
     let Some((lead, stored, stored_notes)) = target else {
-        return Ok(false);
+        return Ok(None);
     };
     let id = lead.id;
     let mut notes: Vec<String> = stored_notes
@@ -310,12 +311,13 @@ pub async fn update_existing(
                     custom: (c.custom != stored[i].custom).then(|| c.custom.clone()),
                     ..Default::default()
                 };
-                let (_, plan) = ops::update_contact(&stored[i], patch, &mut w.ctx)?;
+                let (updated, plan) = ops::update_contact(&stored[i], patch, &mut w.ctx)?;
                 if !plan.is_empty() && !ours {
                     n.contacts_updated += 1;
                     changed = true;
                 }
                 w.apply(plan).await?;
+                live[i] = updated;
             }
             Some(_) => {}
             None => {
@@ -357,7 +359,7 @@ pub async fn update_existing(
             n.leads_unchanged += 1;
         }
     }
-    Ok(true)
+    Ok(Some((lead, live)))
 }
 
 fn blank_contact(lead_id: Id) -> Contact {

@@ -8,12 +8,14 @@
 mod bench;
 mod errors_file;
 mod export;
+mod framing;
 mod import;
 mod index;
 mod mapping;
 mod merge;
 mod reader;
 mod row;
+mod sample;
 mod source;
 mod suggest;
 mod summary;
@@ -23,12 +25,15 @@ mod values;
 mod tests;
 #[cfg(test)]
 mod tests_input;
+#[cfg(test)]
+mod tests_resume;
 
 pub use bench::{BenchCsv, generate_bench_csv};
 pub use export::{CsvExportReport, CsvExporter, export_csv};
 pub use import::import_csv;
 pub use mapping::{Mapping, MatchKey, Target, UnknownColumns};
 pub use merge::Counts;
+pub use sample::{SwitchboardCsv, comparable_export, generate_switchboard_csv};
 pub use source::{MAX_RECORD_BYTES, Preview, preview_csv};
 pub use summary::{CsvImportOptions, ImportSummary, Phase, Progress};
 
@@ -54,7 +59,7 @@ impl CsvError {
     pub(crate) fn io(what: impl std::fmt::Display, e: impl std::fmt::Display) -> CsvError {
         CsvError::input("io", format!("{what}: {e}"))
     }
-    /// `csv_empty`, `csv_no_rows`, `csv_binary`, `csv_too_long`, `csv_header`, `csv_mapping`,
+    /// `csv_empty`, `csv_no_rows`, `csv_binary`, `csv_header`, `csv_mapping`,
     /// `csv_resume`, `io`, or the store's code.
     pub fn code(&self) -> &str {
         match self {

@@ -3,6 +3,7 @@
 //! rejects the line with its column and reason; nothing here touches the store.
 
 use super::Problem;
+use super::framing;
 use super::mapping::Target;
 use super::values;
 use rapport_core::time::Timestamp;
@@ -77,6 +78,8 @@ pub struct RowRules {
     pub users: Vec<User>,
     pub region: String,
     pub day_first: bool,
+    /// The record length cap (for the message about a record cut at it).
+    pub max_record_bytes: usize,
     /// Phone numbers already checked (files repeat switchboard numbers; parsing one with
     /// `phonenumber` is the costliest check of a row).
     pub phone_memo: PhoneMemo,
@@ -115,24 +118,39 @@ struct Bad(Option<String>, String);
 
 impl RowRules {
     pub fn parse(&self, line: u64, rec: &::csv::StringRecord) -> Parsed {
-        if rec.iter().all(|c| c.trim().is_empty()) {
-            return Parsed::Blank;
-        }
-        let n = self.headers.len();
-        let extra_blank = rec.iter().skip(n).all(|c| c.trim().is_empty());
         let bad = |col: Option<String>, reason: String| Parsed::Bad {
-            record: rec.iter().map(str::to_string).collect(),
+            record: rec.iter().map(framing::clean).collect(),
             problem: Problem {
                 line,
                 column: col,
                 reason,
             },
         };
+        let fields: Vec<&str> = rec.iter().collect();
+        if let Some(reason) = framing::problem(&fields, self.max_record_bytes) {
+            return bad(None, reason);
+        }
+        if rec.iter().all(|c| c.trim().is_empty()) {
+            return Parsed::Blank;
+        }
+        let n = self.headers.len();
+        let extra_blank = rec.iter().skip(n).all(|c| c.trim().is_empty());
         if rec.len() < n || !extra_blank {
-            return bad(
-                None,
-                format!("the line has {} columns, the header has {n}", rec.len()),
-            );
+            let mut reason = format!("the line has {} columns, the header has {n}", rec.len());
+            // A quoted value over several lines is the usual cause: say where it opened.
+            let mut at = line;
+            for f in &fields {
+                let breaks = f.matches('\n').count() as u64;
+                if breaks > 0 {
+                    reason += &format!(
+                        "; a quoted value runs from line {at} to line {}: is its quote left open?",
+                        at + breaks
+                    );
+                    break;
+                }
+                at += breaks;
+            }
+            return bad(None, reason);
         }
         match self.fields(line, rec) {
             Ok(row) => Parsed::Row(Box::new(row)),
@@ -146,7 +164,7 @@ impl RowRules {
         let (mut first, mut last) = (None, None);
         let mut addr = Address::default();
         for (i, t) in self.targets.iter().enumerate() {
-            let v = rec.get(i).unwrap_or("").trim();
+            let v = values::unneutralise(rec.get(i).unwrap_or("").trim()).trim();
             if v.is_empty() || *t == Target::Skip {
                 continue;
             }
@@ -344,6 +362,7 @@ mod tests {
             users: vec![],
             region: "US".into(),
             day_first: false,
+            max_record_bytes: 1 << 20,
             phone_memo: PhoneMemo::default(),
         };
         let rec = |phone: &str| ::csv::StringRecord::from(vec!["Acme", phone]);

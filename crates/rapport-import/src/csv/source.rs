@@ -1,6 +1,6 @@
 //! Opening a CSV file as a stream: encoding (BOM, UTF-8, UTF-16, Windows-1252), binary
-//! detection, delimiter sniffing, the header row, a cap on record length that triggers
-//! without reading the record into memory, file identity for resume, and the preview.
+//! detection, delimiter sniffing, the header row, record framing (`framing`: line ends, the
+//! length cap, unterminated quotes), file identity for resume, and the preview.
 
 use super::CsvError;
 use super::mapping::{self, Mapping, UnknownColumns};
@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The longest record accepted (1 MiB of decoded text); longer ones stop the import.
+/// The longest record accepted (1 MiB of decoded text); a longer one is rejected with its line.
 pub const MAX_RECORD_BYTES: usize = 1 << 20;
 const SAMPLE: usize = 64 * 1024;
 const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
@@ -182,90 +182,8 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Q {
-    Start,
-    Plain,
-    Quoted,
-    QuoteInQuoted,
-}
-
-/// Follows the CSV quoting rules on the decoded bytes and fails as soon as one record grows
-/// past `cap`, so a 2 GB line costs 1 MiB of memory, not 2 GB.
-struct Capped<R> {
-    inner: R,
-    delimiter: u8,
-    cap: usize,
-    run: usize,
-    state: Q,
-    line: u64,
-    record_line: u64,
-}
-
-/// The error payload of an oversized record.
-#[derive(Debug)]
-pub struct TooLong {
-    pub line: u64,
-    pub cap: usize,
-}
-
-impl std::fmt::Display for TooLong {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "line {}: the record is longer than {} KiB (the limit); is a quote left open?",
-            self.line,
-            self.cap / 1024
-        )
-    }
-}
-impl std::error::Error for TooLong {}
-
-impl<R: Read> Read for Capped<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let k = self.inner.read(buf)?;
-        for &b in &buf[..k] {
-            let end = matches!(b, b'\n' | b'\r') && self.state != Q::Quoted;
-            if b == b'\n' {
-                self.line += 1;
-            }
-            if end {
-                self.state = Q::Start;
-                self.run = 0;
-                self.record_line = self.line + 1;
-                continue;
-            }
-            self.state = match (self.state, b) {
-                (Q::Start, b'"') => Q::Quoted,
-                (Q::Quoted, b'"') => Q::QuoteInQuoted,
-                (Q::QuoteInQuoted, b'"') => Q::Quoted,
-                (Q::Quoted, _) => Q::Quoted,
-                (_, d) if d == self.delimiter => Q::Start,
-                _ => Q::Plain,
-            };
-            self.run += 1;
-            if self.run > self.cap {
-                let line = self.record_line.max(1);
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    TooLong {
-                        line,
-                        cap: self.cap,
-                    },
-                ));
-            }
-        }
-        Ok(k)
-    }
-}
-
-/// Maps a csv/io error to ours, recognising the record cap.
+/// Maps a csv/io error to ours.
 pub fn read_error(e: ::csv::Error, path: &Path) -> CsvError {
-    if let ::csv::ErrorKind::Io(io) = e.kind()
-        && let Some(t) = io.get_ref().and_then(|x| x.downcast_ref::<TooLong>())
-    {
-        return CsvError::input("csv_too_long", format!("{}: {t}", path.display()));
-    }
     CsvError::io(format!("cannot read {}", path.display()), e)
 }
 
@@ -282,15 +200,7 @@ pub fn open(path: &Path, d: Dialect, cap: usize) -> Result<(CsvReader, Arc<Atomi
         .encoding(Some(d.encoding))
         .bom_override(true)
         .build(counting);
-    let capped = Capped {
-        inner: decoded,
-        delimiter: d.delimiter,
-        cap,
-        run: 0,
-        state: Q::Start,
-        line: 0,
-        record_line: 1,
-    };
+    let capped = super::framing::Framed::new(decoded, d.delimiter, cap);
     let rdr = ::csv::ReaderBuilder::new()
         .delimiter(d.delimiter)
         .has_headers(false)
@@ -307,6 +217,13 @@ pub fn header(rdr: &mut CsvReader, path: &Path) -> Result<Vec<String>, CsvError>
         return Err(CsvError::input(
             "csv_empty",
             format!("{} is empty", path.display()),
+        ));
+    }
+    let fields: Vec<&str> = rec.iter().collect();
+    if let Some(p) = super::framing::problem(&fields, super::MAX_RECORD_BYTES) {
+        return Err(CsvError::input(
+            "csv_header",
+            format!("{}: the header row: {p}", path.display()),
         ));
     }
     let names: Vec<String> = rec

@@ -69,7 +69,10 @@ pub struct ImportSummary {
     pub import_id: Option<String>,
     pub dry_run: bool,
     pub cancelled: bool,
+    /// Continued after the chunks an interrupted run committed.
     pub resumed: bool,
+    /// Said to the user before the summary (e.g. a `--resume` that had nothing to resume).
+    pub notice: Option<String>,
     pub encoding: String,
     pub delimiter: String,
     pub rows_total: u64,

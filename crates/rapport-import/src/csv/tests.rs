@@ -187,7 +187,7 @@ async fn dry_run_previews_and_writes_nothing() {
 async fn encodings_and_delimiters_are_detected() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(&dir, "s.db").await;
-    let text = "Company;Contact Name;Email\nZoë Café;José Núñez;jose@zoe.fr\n";
+    let text = "Company;Contact Name;Email\nZoë Café;José Núñez;jose@zoe-j.fr\n";
     let mut utf16 = vec![0xFF, 0xFE];
     utf16.extend(text.encode_utf16().flat_map(|u| u.to_le_bytes()));
     let mut utf16be = vec![0xFE, 0xFF];
@@ -211,7 +211,7 @@ async fn encodings_and_delimiters_are_detected() {
         ),
         ("d.csv", bom.into_bytes(), "UTF-8", "|", "Zoâ Café"),
     ] {
-        // One email per file, or the rows would merge into the first lead (match by email).
+        // One email (and email domain) per file, or the rows would merge into the first lead.
         let bytes: Vec<u8> = bytes
             .iter()
             .map(|b| if *b == b'j' { name.as_bytes()[0] } else { *b })
@@ -438,6 +438,71 @@ async fn export_then_import_reproduces_the_csv() {
         }
     }
     assert_eq!(records(&first), records(&second));
+}
+
+/// Fails on the old code (cells were written as they are). Formula-like cells get a leading
+/// `'`; plain numbers (negative values, E.164 phones) are left alone; importing the export
+/// gives the values back.
+#[tokio::test]
+async fn csv_export_neutralises_formulas_and_the_import_reverses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = store(&dir, "a.db").await;
+    let mut w = a.begin_write().await.unwrap();
+    let (_, plan) = rapport_core::ops::add_field(
+        "Balance",
+        rapport_core::FieldType::Number,
+        rapport_core::FieldTarget::Lead,
+        vec![],
+        &mut w.ctx,
+    )
+    .unwrap();
+    w.apply(plan).await.unwrap();
+    w.commit().await.unwrap();
+    let path = file(
+        &dir,
+        "in.csv",
+        "Company,Description,City,Balance,Contact Name,Title,Phone\n\
+         \"=cmd|' /C calc'!A0\",+1+2,-2+3,-5,Ann,@SUM(A1),+14155550123\n"
+            .as_bytes(),
+    );
+    import(&a, &path, CsvImportOptions::default())
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    export_csv(&a, &mut out).await.unwrap();
+    let rows = records(&out);
+    let row = &rows[0];
+    assert_eq!(row["Company"], "'=cmd|' /C calc'!A0");
+    assert_eq!(row["Description"], "'+1+2");
+    assert_eq!(row["City"], "'-2+3");
+    assert_eq!(
+        row["custom.Balance"], "-5",
+        "a negative number stays a number"
+    );
+    assert_eq!(row["Title"], "'@SUM(A1)");
+    assert_eq!(row["Phone"], "+14155550123", "an E.164 number is a number");
+    for (cell, want) in [
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("-", "'-"),
+        ("+", "'+"),
+        ("1-2", "1-2"),
+        ("-0.5", "-0.5"),
+        ("-.5", "'-.5"),
+    ] {
+        assert_eq!(export::neutralise(cell), want, "{cell:?}");
+    }
+    let path = file(&dir, "export.csv", &out);
+    let b = store(&dir, "b.db").await;
+    import(&b, &path, CsvImportOptions::default())
+        .await
+        .unwrap();
+    let lead = b.leads_named("=cmd|' /C calc'!A0").await.unwrap().remove(0);
+    assert_eq!(lead.description.as_deref(), Some("+1+2"));
+    assert_eq!(lead.addresses[0].city.as_deref(), Some("-2+3"));
+    assert_eq!(lead.custom["Balance"], serde_json::json!(-5));
+    let contact = &b.lead_page(lead.id).await.unwrap().contacts[0];
+    assert_eq!(contact.title.as_deref(), Some("@SUM(A1)"));
 }
 
 fn records(bytes: &[u8]) -> Vec<std::collections::BTreeMap<String, String>> {

@@ -43,18 +43,97 @@ async fn empty_header_only_and_binary_files() {
     refused(&junk, "csv_binary", "binary").await;
 }
 
+/// Imports `content` as `in.csv` (CRLF or not); the problems' (line, column, reason) and the
+/// error file's `_line` column.
+async fn problems(
+    content: &[u8],
+) -> (
+    ImportSummary,
+    Vec<String>,
+    rapport_store::Store,
+    tempfile::TempDir,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, "s.db").await;
+    let path = file(&dir, "in.csv", content);
+    let r = import(&s, &path, CsvImportOptions::default())
+        .await
+        .unwrap();
+    let errors = std::fs::read(dir.path().join("in.errors.csv")).unwrap_or_default();
+    let mut rdr = ::csv::Reader::from_reader(&errors[..]);
+    let lines = rdr
+        .records()
+        .map(|r| r.unwrap().iter().rev().nth(1).unwrap().to_string())
+        .collect();
+    (r, lines, s, dir)
+}
+
+/// Fails on the old code: one 2 MiB field stopped the whole import (`csv_too_long`).
 #[tokio::test]
-async fn a_record_over_the_cap_fails_before_anything_is_written() {
-    let mut big = b"Company,Notes\nAcme,ok\nGlobex,fine\n".to_vec();
+async fn a_record_over_the_cap_is_rejected_and_the_rest_imports() {
+    let mut big = b"Company,Notes\nAcme,ok\nGlobex,\"".to_vec();
     big.extend(std::iter::repeat_n(b'x', 2 << 20));
-    big.extend(b"\nInitech,late\n");
-    refused(&big, "csv_too_long", "line 4").await;
-    // An unclosed quote swallows the rest of the file: the cap catches it too.
-    let mut open = b"Company,Notes\nAcme,\"never closed\n".to_vec();
-    for _ in 0..40_000 {
-        open.extend(b"Globex,some text on many lines\n");
+    big.extend(b"\"\nInitech,late\nHooli,\"two\nlines\"\n");
+    let (r, lines, s, _dir) = problems(&big).await;
+    assert_eq!(r.rows_failed, 1);
+    assert_eq!(r.problems[0].line, 3);
+    assert!(
+        r.problems[0].reason.contains("longer than 1024 KiB"),
+        "{}",
+        r.problems[0].reason
+    );
+    assert_eq!(lines, ["3"]);
+    assert_eq!(r.counts.leads_created, 3, "Acme, Initech, Hooli");
+    assert_eq!(s.leads_named("Initech").await.unwrap().len(), 1);
+}
+
+/// Fails on the old code: reported as a column-count error (or a record over the cap).
+#[tokio::test]
+async fn an_unterminated_quote_names_the_line_it_opened_on() {
+    for n in [3, 40_000] {
+        let mut open = b"Company,Notes\r\nAcme,fine\r\nGlobex,\"never closed\r\n".to_vec();
+        for _ in 0..n {
+            open.extend(b"Initech,some text on many lines\r\n");
+        }
+        let (r, lines, _, _) = problems(&open).await;
+        assert_eq!(r.rows_failed, 1, "{n}");
+        assert_eq!(r.problems[0].line, 3);
+        assert!(
+            r.problems[0]
+                .reason
+                .starts_with("unterminated quote opened on line 3"),
+            "{}",
+            r.problems[0].reason
+        );
+        assert_eq!(lines, ["3"]);
+        assert_eq!(r.counts.leads_created, 1, "Acme");
     }
-    refused(&open, "csv_too_long", "quote left open").await;
+    // A quote that another quote closes many lines later: the column-count error says where.
+    let (r, _, _, _) = problems(b"Company,Notes,City\nAcme,\"open\nGlobex,x,y\nInitech,\"\n").await;
+    assert!(
+        r.problems[0]
+            .reason
+            .contains("a quoted value runs from line 2 to line 4"),
+        "{:?}",
+        r.problems
+    );
+}
+
+/// Fails on the old code: with CRLF line ends every line was reported one too low, in the
+/// summary and in `FILE.errors.csv`.
+#[tokio::test]
+async fn crlf_files_report_the_same_lines_as_lf_files() {
+    let lf = "Company,Email\nAcme,a@acme.com\nGlobex,not-an-email\n\"Multi\nLine\",b@x.com\nHooli,bad@\n";
+    for text in [
+        lf.to_string(),
+        lf.replace('\n', "\r\n"),
+        lf.replace('\n', "\r"),
+    ] {
+        let (r, lines, _, _) = problems(text.as_bytes()).await;
+        let got: Vec<u64> = r.problems.iter().map(|p| p.line).collect();
+        assert_eq!(got, [3, 6], "{text:?}");
+        assert_eq!(lines, ["3", "6"], "{text:?}");
+    }
 }
 
 #[tokio::test]
@@ -98,7 +177,8 @@ async fn header_and_mapping_problems() {
         "{e}"
     );
     assert_eq!(s.lead_count().await.unwrap(), 0);
-    let e = import(
+    // `--resume` with nothing to resume says so and imports from the start (it failed before).
+    let r = import(
         &s,
         &path,
         CsvImportOptions {
@@ -107,8 +187,16 @@ async fn header_and_mapping_problems() {
         },
     )
     .await
-    .unwrap_err();
-    assert_eq!(e.code(), "csv_resume");
+    .unwrap();
+    assert!(!r.resumed);
+    assert!(
+        r.notice
+            .as_deref()
+            .is_some_and(|n| n.contains("importing it from the start")),
+        "{:?}",
+        r.notice
+    );
+    assert_eq!(s.lead_count().await.unwrap(), 1);
 }
 
 #[tokio::test]

@@ -137,6 +137,25 @@ pub fn parse_number(s: &str) -> Option<f64> {
     clean.parse::<f64>().ok().filter(|f| f.is_finite())
 }
 
+/// `-12`, `+3.5`, `+14155550123`: an optional sign, digits, an optional decimal part.
+pub fn is_plain_number(s: &str) -> bool {
+    let t = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let (int, frac) = t.split_once('.').unwrap_or((t, "0"));
+    !int.is_empty()
+        && !frac.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A cell the export neutralised (`'` before `=` `+` `-` `@` tab or CR) as it was; spreadsheets
+/// hide that `'` too.
+pub fn unneutralise(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        _ => cell,
+    }
+}
+
 /// A number as JSON (integers stay integers).
 pub fn number_json(f: f64) -> serde_json::Value {
     if f.fract() == 0.0 && f.abs() < 9e15 {
