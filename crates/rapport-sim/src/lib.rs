@@ -125,15 +125,15 @@ impl<S: SimServer + 'static> Sim<S> {
     /// One protocol step of client `i`: its next request, else a timer tick.
     async fn drive(&mut self, i: usize) -> Result<bool, String> {
         self.open(i).await?;
-        let c = &mut self.clients[i];
-        let d = c.driver.as_mut().expect("opened");
-        let next = c.actions.iter().find_map(|a| match a {
+        let next = self.clients[i].actions.iter().find_map(|a| match a {
             Action::Send(r) => Some(r.clone()),
             _ => None,
         });
         match next {
             Some(r) => {
-                let outcome = d.exec(&r).await;
+                let outcome = self.exec(i, &r).await?;
+                let c = &mut self.clients[i];
+                let d = c.driver.as_mut().expect("opened");
                 if std::env::var_os("RAPPORT_SIM_TRACE").is_some() {
                     let st = d.store.sync_state().await.ok().flatten();
                     eprintln!(
@@ -144,15 +144,12 @@ impl<S: SimServer + 'static> Sim<S> {
                         st.as_ref().map(|s| s.client_id.clone())
                     );
                 }
-                let restamped =
-                    matches!(r, Request::Restamp { .. }) && matches!(outcome, Outcome::Ok { .. });
                 c.actions = d.feed(Event::Done(r, outcome));
-                if restamped {
-                    self.after_restamp(i).await?;
-                }
                 Ok(true)
             }
             None => {
+                let c = &mut self.clients[i];
+                let d = c.driver.as_mut().expect("opened");
                 c.actions = d.feed(Event::Tick);
                 Ok(false)
             }
@@ -183,25 +180,42 @@ impl<S: SimServer + 'static> Sim<S> {
         Ok(())
     }
 
-    /// After client `i` re-stamped: forget its stamps past the bound, record its records anew.
-    async fn after_restamp(&mut self, i: usize) -> Result<(), String> {
-        let c = &self.clients[i];
-        let s = c.driver.as_ref().expect("opened").store.clone();
-        let st = s.joined_state().await.map_err(|e| e.to_string())?;
-        let node = s
-            .meta("node_id")
-            .await
-            .map_err(|e| e.to_string())?
-            .unwrap_or_default();
-        let node = rapport_core::NodeId(u64::from_str_radix(&node, 16).unwrap_or(0));
-        let now =
-            self.now.load(Ordering::SeqCst) + c.skew.load(Ordering::SeqCst) + st.clock_offset_ms;
-        let limit = (now + rapport_sync::wire::MAX_FUTURE_SKEW_MS) as u64;
-        self.oracle.restamped(node, limit);
-        for (k, state) in store_records(&s).await? {
-            self.oracle.committed(&k.0, &k.1, &state);
+    /// Runs one request of client `i`; a re-stamp maps what it changed in the oracle.
+    async fn exec(&mut self, i: usize, r: &Request) -> Result<Outcome, String> {
+        let restamp = matches!(r, Request::Restamp { .. });
+        let store = self.clients[i]
+            .driver
+            .as_ref()
+            .expect("opened")
+            .store
+            .clone();
+        let before = if restamp {
+            Some(store_records(&store).await?)
+        } else {
+            None
+        };
+        let outcome = self.clients[i]
+            .driver
+            .as_mut()
+            .expect("opened")
+            .exec(r)
+            .await;
+        if let Some(before) = before {
+            let after = store_records(&store).await?;
+            let st = store.joined_state().await.map_err(|e| e.to_string())?;
+            let now = store.now().timestamp_millis() + st.clock_offset_ms;
+            let limit = (now + rapport_sync::wire::MAX_FUTURE_SKEW_MS) as u64;
+            for (k, st) in &after {
+                let Some(old) = before.get(k) else { continue };
+                for key in st.keys() {
+                    let (o, n) = (old.effective(&key), st.effective(&key));
+                    if o != n {
+                        self.oracle.remap(&k.0, &k.1, &key, o, n, limit);
+                    }
+                }
+            }
         }
-        Ok(())
+        Ok(outcome)
     }
 
     /// Records every record the latest local write of client `i` stamped.
@@ -280,7 +294,7 @@ impl<S: SimServer + 'static> Sim<S> {
                 }
                 (40..52, Some(l)) => {
                     let mut custom = Custom::new();
-                    if pick % 3 == 0 {
+                    if pick.is_multiple_of(3) {
                         custom.insert("Source".into(), serde_json::json!(format!("{name}-{n}")));
                     } else if pick % 3 == 1 {
                         custom.insert("Size".into(), serde_json::json!(n as i64));
@@ -393,6 +407,27 @@ impl<S: SimServer + 'static> Sim<S> {
     /// Copies client `i`'s store to a new machine (same client id and node: a fork).
     async fn clone_client(&mut self, i: usize) -> Result<(), String> {
         self.open(i).await?;
+        // Only a store with nothing pending is copied: two copies that each re-stamp the same
+        // pending op after a clock-skew refusal give it two different stamps, and the later
+        // one re-asserts the op's values over edits made in between (a known limit of
+        // re-stamping; see ARCHITECTURE.md). Forks of copies are still exercised: both copies
+        // write new ops under the same client id and local_seq numbers.
+        let pending = self.clients[i]
+            .driver
+            .as_ref()
+            .expect("opened")
+            .store
+            .sync_status()
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|s| s.pending)
+            .unwrap_or(0);
+        if pending > 0 {
+            return Ok(());
+        }
+        if std::env::var_os("RAPPORT_SIM_TRACE").is_some() {
+            eprintln!("clone {} -> c{}", self.clients[i].name, self.clients.len());
+        }
         let k = self.clients.len();
         let db = self.dir.path().join(format!("c{k}.db"));
         let app = self.clients[i].app.clone().expect("opened");
@@ -434,16 +469,21 @@ impl<S: SimServer + 'static> Sim<S> {
                 pending.extend(d.feed(Event::SyncNow));
                 c.actions = pending;
                 for _ in 0..500 {
-                    let c = &mut self.clients[i];
-                    let d = c.driver.as_mut().expect("opened");
-                    let Some(r) = c.actions.iter().find_map(|a| match a {
+                    let Some(r) = self.clients[i].actions.iter().find_map(|a| match a {
                         Action::Send(r) => Some(r.clone()),
                         _ => None,
                     }) else {
                         break;
                     };
-                    let before = d.report.clone();
-                    let outcome = d.exec(&r).await;
+                    let before = self.clients[i]
+                        .driver
+                        .as_ref()
+                        .expect("opened")
+                        .report
+                        .clone();
+                    let outcome = self.exec(i, &r).await?;
+                    let c = &mut self.clients[i];
+                    let d = c.driver.as_mut().expect("opened");
                     if std::env::var_os("RAPPORT_SIM_TRACE").is_some() {
                         eprintln!(
                             "round {round} {}: {r:?} -> {outcome:?} {:?}",
@@ -456,13 +496,8 @@ impl<S: SimServer + 'static> Sim<S> {
                     if matches!(r, Request::Restart { .. } | Request::Restamp { .. }) {
                         moved = true;
                     }
-                    let restamped = matches!(r, Request::Restamp { .. })
-                        && matches!(outcome, Outcome::Ok { .. });
                     c.actions = d.feed(Event::Done(r, outcome));
                     self.now.fetch_add(50, Ordering::SeqCst);
-                    if restamped {
-                        self.after_restamp(i).await?;
-                    }
                 }
             }
             if !moved && round > 0 {

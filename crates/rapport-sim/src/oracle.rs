@@ -12,12 +12,14 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
 type Key = (String, String);
+/// Every (clock, value) committed for one value key.
+type Candidates = Vec<(Hlc, Option<Value>)>;
 
 /// What clients committed.
 #[derive(Default)]
 pub struct Oracle {
     /// (entity, id) → value key → every (clock, value) a client committed.
-    candidates: BTreeMap<Key, BTreeMap<String, Vec<(Hlc, Option<Value>)>>>,
+    candidates: BTreeMap<Key, BTreeMap<String, Candidates>>,
     /// note id → every line ever typed into it.
     pub note_lines: BTreeMap<String, BTreeSet<String>>,
 }
@@ -86,12 +88,21 @@ impl Oracle {
         }
     }
 
-    /// A client re-stamped its pending changes after `clock_skew`: what it had stamped past
-    /// `limit` never reached anyone and now carries new stamps (recorded afresh by the caller).
-    pub fn restamped(&mut self, node: rapport_core::NodeId, limit: u64) {
-        for keys in self.candidates.values_mut() {
-            for cands in keys.values_mut() {
-                cands.retain(|(c, _)| !(c.node == node && c.ms > limit));
+    /// A client re-stamped a pending key after `clock_skew` (`old` → `new`): the value
+    /// committed under `old` was refused under it and now carries `new`.
+    /// Values this client committed earlier under stamps past the bound (`limit` ms) and
+    /// then overwrote itself were never accepted either: they are gone with the re-stamp.
+    pub fn remap(&mut self, entity: &str, id: &str, key: &str, old: Hlc, new: Hlc, limit: u64) {
+        if let Some(c) = self
+            .candidates
+            .get_mut(&(entity.to_string(), id.to_string()))
+            .and_then(|k| k.get_mut(key))
+        {
+            c.retain(|(clock, _)| *clock == old || !(clock.node == old.node && clock.ms > limit));
+            for (clock, _) in c.iter_mut() {
+                if *clock == old {
+                    *clock = new;
+                }
             }
         }
     }

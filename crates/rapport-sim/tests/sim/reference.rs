@@ -273,6 +273,38 @@ impl SimServer for RefServer {
             });
         }
         s.ops_seen += 1;
+        if std::env::var_os("RAPPORT_SIM_TRACE").is_some() {
+            for (op, r) in req
+                .ops
+                .iter()
+                .filter(|o| o.local_seq > applied)
+                .zip(&results)
+            {
+                eprintln!(
+                    "server {} op {} {} {} {} {:?} keys {:?}",
+                    req.client_id,
+                    op.local_seq,
+                    op.entity,
+                    op.id,
+                    op.kind,
+                    r.status,
+                    op.state.clocks.keys().collect::<Vec<_>>()
+                );
+            }
+            for op in req.ops.iter().filter(|o| o.local_seq <= applied) {
+                eprintln!(
+                    "server {} dup {} {} {} {} {} stored {:?} keys {:?}",
+                    req.client_id,
+                    op.local_seq,
+                    op.entity,
+                    op.id,
+                    op.kind,
+                    op.op_id,
+                    s.op_ids.get(&(req.client_id.clone(), op.local_seq)),
+                    op.state.clocks.keys().collect::<Vec<_>>()
+                );
+            }
+        }
         if let Some(last) = req.ops.iter().filter(|o| o.local_seq > applied).last() {
             s.clients.insert(
                 req.client_id.clone(),

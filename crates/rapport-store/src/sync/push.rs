@@ -233,7 +233,10 @@ impl Store {
         ))
         .fetch_one(&mut *w.tx)
         .await?;
-        let acked = resp.applied_through + st.seq_base;
+        // Never past what this push carried: a server that applied more under this client
+        // id (a copy of this store pushing too) must see the rest to tell a fork.
+        let sent = ops.iter().map(|o| o.local_seq).max().unwrap_or(0);
+        let acked = resp.applied_through.min(sent) + st.seq_base;
         sqlx::query(
             "DELETE FROM outbox WHERE seq <= ?1;
              UPDATE sync_state SET acked_seq = max(acked_seq, ?1), server_seq = max(server_seq, ?2)",
@@ -245,7 +248,7 @@ impl Store {
         // Stamps the server now holds: a re-stamp after clock skew never goes below them.
         let held = ops
             .iter()
-            .filter(|o| o.local_seq <= resp.applied_through)
+            .filter(|o| o.local_seq <= resp.applied_through.min(sent))
             .filter_map(|o| o.state.max_clock())
             .max();
         w.raise_floor(held).await?;
