@@ -305,7 +305,7 @@ impl SimServer for RefServer {
                 );
             }
         }
-        if let Some(last) = req.ops.iter().filter(|o| o.local_seq > applied).last() {
+        if let Some(last) = req.ops.iter().rfind(|o| o.local_seq > applied) {
             s.clients.insert(
                 req.client_id.clone(),
                 (last.local_seq, Some(last.op_id.clone())),
