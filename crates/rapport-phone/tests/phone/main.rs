@@ -2,6 +2,7 @@
 
 mod baresip_calls;
 mod cpal_alsa;
+mod ghost_calls;
 mod hostile_input;
 mod kamailio_calls;
 mod peers;
