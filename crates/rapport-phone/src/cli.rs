@@ -18,7 +18,7 @@ use crate::state::{CallState, EndReason, PhoneEvent, RegistrationState};
 /// Account and transport options shared by every phone command. Flags override the config file.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct AccountArgs {
-    /// TOML config file (`[account]`, `[dial_plan]`, timeouts).
+    /// Phone settings file (default: `phone.toml` beside the store, or $RAPPORT_PHONE_CONFIG).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Account address of record, e.g. sip:alice@example.org.
