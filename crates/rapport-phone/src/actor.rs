@@ -371,8 +371,12 @@ impl Actor {
         let event = match &result {
             Ok((_, Some(resp))) => {
                 let status = resp.status_code.code();
+                // Only an answer we still want is read (a BYE follows any other).
                 let answer = match current {
-                    Some(call) if resp.status_code.kind() == StatusCodeKind::Successful => {
+                    Some(call)
+                        if resp.status_code.kind() == StatusCodeKind::Successful
+                            && matches!(call.machine.phase(), Phase::Inviting { .. }) =>
+                    {
                         negotiate_answer(&call.local, &resp.body).await
                     }
                     _ => None,
