@@ -1,7 +1,10 @@
 //! The softphone in the app, against real sipp peers on loopback: a busy call logged once by
 //! the facade (no window), and click-to-call in the real window — call bar, notes typed
 //! during the call, hang-up, and the call in the lead's timeline with its note and duration;
-//! an unknown caller given a lead of its own; a call cut off by kill -9 logged as interrupted.
+//! an unknown caller given a lead of its own, in one transaction (a failure inside SQLite
+//! leaves no half of it); a call cut off by kill -9 logged as interrupted; the `rapport`
+//! CLI reading `phone.toml` beside the store or `$RAPPORT_PHONE_CONFIG`, and saying a failure
+//! (a busy callee, a registrar that refuses connections) once.
 
 use anyhow::{Context, Result, bail};
 use fantoccini::{Client, Locator};
@@ -325,7 +328,7 @@ const CALL_FROM_NUMBER: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
 
       INVITE sip:rapport@[remote_ip]:[remote_port] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "Ann" <sip:+14155550123@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      From: "@NAME@" <sip:+14155550123@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
       To: <sip:rapport@[remote_ip]:[remote_port]>
       Call-ID: [call_id]
       CSeq: 1 INVITE
@@ -350,7 +353,7 @@ const CALL_FROM_NUMBER: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
 
       ACK sip:rapport@[remote_ip]:[remote_port] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "Ann" <sip:+14155550123@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      From: "@NAME@" <sip:+14155550123@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
       To: <sip:rapport@[remote_ip]:[remote_port]>[peer_tag_param]
       Call-ID: [call_id]
       CSeq: 1 ACK
@@ -364,7 +367,7 @@ const CALL_FROM_NUMBER: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
 
       BYE sip:rapport@[remote_ip]:[remote_port] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "Ann" <sip:+14155550123@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      From: "@NAME@" <sip:+14155550123@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
       To: <sip:rapport@[remote_ip]:[remote_port]>[peer_tag_param]
       Call-ID: [call_id]
       CSeq: 2 BYE
@@ -380,8 +383,13 @@ const CALL_FROM_NUMBER: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
 /// Starts a sipp UAC that calls `target` from +14155550123 ("Ann") and hangs up 1.5 s
 /// after the answer.
 fn call_from_number(dir: &Path, target: std::net::SocketAddr) -> Result<Guard> {
+    call_from(dir, target, "Ann")
+}
+
+/// Like `call_from_number`, with `name` as the caller's display name.
+fn call_from(dir: &Path, target: std::net::SocketAddr, name: &str) -> Result<Guard> {
     let scenario = dir.join("call_from.xml");
-    std::fs::write(&scenario, CALL_FROM_NUMBER)?;
+    std::fs::write(&scenario, CALL_FROM_NUMBER.replace("@NAME@", name))?;
     let (port, media) = (free_udp_pair()?, free_udp_pair()?);
     Guard::spawn(
         "sipp",
@@ -603,5 +611,164 @@ async fn a_call_cut_off_by_kill_9_is_logged_as_interrupted_at_the_next_start() -
     );
     assert!(!marker.exists(), "the marker was not cleared");
     phone.shutdown().await;
+    Ok(())
+}
+
+/// Runs `sqlite3` on the store (fault injection from outside, as another process would).
+fn sqlite(db: &Path, sql: &str) -> Result<()> {
+    let out = Command::new("sqlite3").arg(db).arg(sql).output()?;
+    if !out.status.success() {
+        bail!("sqlite3: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(())
+}
+
+/// Fails on the old code, which wrote the caller's lead, then its contact, in two
+/// transactions: with the contact's insert failing inside SQLite, an empty "Caller …" lead
+/// stayed behind. Now the lead, its contact and the call are one transaction: none of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_callers_lead_contact_and_call_are_written_together_or_not_at_all() -> Result<()>
+{
+    let dir = tempfile::tempdir()?;
+    let toml = dir.path().join("phone.toml");
+    std::fs::write(&toml, "audio = \"none\"\n")?;
+    let db = dir.path().join("atomic.db");
+    let app = App::open(&db).await?;
+    sqlite(
+        &db,
+        "CREATE TRIGGER no_contacts BEFORE INSERT ON contacts \
+         BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
+    )?;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let phone = Softphone::start(app.clone(), toml.clone(), move |s| {
+        let _ = tx.send(s.clone());
+    })
+    .await;
+    let target = phone.local_addr().await.context("no phone")?;
+    let sipp = call_from_number(dir.path(), target)?;
+    let ringing = next_ringing(&mut rx).await?;
+    assert_eq!(ringing.lead_id, None, "{ringing:?}");
+    assert_eq!(ringing.activity_id, None);
+    phone.reject(false).await?;
+    next_ended(&mut rx).await?;
+    drop(sipp);
+    assert_eq!(
+        app.info().await?.lead_count,
+        0,
+        "half of the caller's records stayed"
+    );
+    phone.shutdown().await;
+
+    // Without the failure, all three are written; a display name too long for a contact
+    // name gives way to the number, so the call is still logged.
+    sqlite(&db, "DROP TRIGGER no_contacts;")?;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let phone = Softphone::start(app.clone(), toml, move |s| {
+        let _ = tx.send(s.clone());
+    })
+    .await;
+    let target = phone.local_addr().await.context("no phone")?;
+    let _sipp = call_from(dir.path(), target, &"A".repeat(400))?;
+    let ringing = next_ringing(&mut rx).await?;
+    let lead = ringing.lead_id.context("no lead for the caller")?;
+    assert_eq!(
+        ringing.contact_name.as_deref(),
+        Some(ringing.number_display.as_str())
+    );
+    phone.reject(false).await?;
+    next_ended(&mut rx).await?;
+    let page = app.store().lead_page(lead).await?;
+    assert_eq!(page.contacts.len(), 1);
+    assert_eq!(page.timeline.len(), 1);
+    assert_eq!(page.timeline[0].contact_id, Some(page.contacts[0].id));
+    phone.shutdown().await;
+    Ok(())
+}
+
+/// Runs `rapport --db DB ARGS…` with extra environment; returns (exit code, stderr).
+fn rapport_env(db: &Path, args: &[&str], env: &[(&str, &Path)]) -> Result<(i32, String)> {
+    let mut cmd = Command::new(bin("rapport")?);
+    cmd.arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("RAPPORT_PHONE_CONFIG");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output()?;
+    Ok((
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
+
+/// Fails on the old code three ways: the CLI ignored `phone.toml` beside the store ("a number
+/// needs an account"), ignored `$RAPPORT_PHONE_CONFIG`, and printed every failure twice
+/// ("call ended: busy" and "error: call failed: busy").
+#[test]
+fn the_cli_dials_through_phone_toml_or_rapport_phone_config_and_says_a_failure_once() -> Result<()>
+{
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("cli.db");
+    let busy = Sipp::start(dir.path(), Some((486, "Busy Here")))?;
+    busy.phone_toml(dir.path())?;
+    let (code, err) = rapport_env(&db, &["call", "415 555 0123"], &[])?;
+    assert_eq!(code, 2, "{err}");
+    // Progress lines ("call: dialing") come first; the reason once, as the error.
+    assert_eq!(
+        err.lines().last(),
+        Some("error: call failed: busy"),
+        "{err}"
+    );
+    assert_eq!(err.matches("busy").count(), 1, "{err}");
+
+    // $RAPPORT_PHONE_CONFIG wins over the file beside the store.
+    let other = dir.path().join("elsewhere");
+    std::fs::create_dir(&other)?;
+    let missing = Sipp::start(&other, Some((404, "Not Found")))?;
+    let elsewhere = missing.phone_toml(&other)?;
+    let (code, err) = rapport_env(
+        &db,
+        &["call", "415 555 0123"],
+        &[("RAPPORT_PHONE_CONFIG", &elsewhere)],
+    )?;
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(
+        err.lines().last(),
+        Some("error: call failed: not found"),
+        "{err}"
+    );
+    assert_eq!(err.matches("not found").count(), 1, "{err}");
+    Ok(())
+}
+
+/// Fails on the old code: the CLI ignored the account in `phone.toml`, a refused registrar
+/// was "timeout" after the whole register timeout, and the reason was printed twice.
+#[test]
+fn a_refused_registrar_is_said_once_as_refused() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("reg.db");
+    let closed = free_udp_pair()?;
+    std::fs::write(
+        dir.path().join("phone.toml"),
+        format!(
+            "register_timeout_secs = 10\n[account]\nuri = \"sip:alice@127.0.0.1\"\n\
+             registrar = \"127.0.0.1:{closed}\"\n"
+        ),
+    )?;
+    let started = Instant::now();
+    let (code, err) = rapport_env(&db, &["phone", "register"], &[])?;
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "error: registration failed: network error: connection refused by 127.0.0.1:{closed}"
+        )
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     Ok(())
 }

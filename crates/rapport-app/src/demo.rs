@@ -37,14 +37,16 @@ impl App {
         cancel: Arc<AtomicBool>,
     ) -> Result<DemoReport> {
         let existing = self.fields().await?;
-        for def in demo::field_defs(&mut Rng(opts.seed), opts.now) {
-            if !existing.iter().any(|f| {
-                f.applies_to == FieldTarget::Lead && f.name.eq_ignore_ascii_case(&def.name)
-            }) {
-                self.add_field(&def.name, def.kind, def.applies_to, def.choices)
-                    .await?;
-            }
-        }
+        let missing: Vec<_> = demo::field_defs(&mut Rng(opts.seed), opts.now)
+            .into_iter()
+            .filter(|def| {
+                !existing.iter().any(|f| {
+                    f.applies_to == FieldTarget::Lead && f.name.eq_ignore_ascii_case(&def.name)
+                })
+            })
+            .collect();
+        // one transaction: the demo's field definitions come all together or not at all
+        self.add_fields(missing).await?;
         let statuses: Vec<String> = self
             .statuses()
             .await?

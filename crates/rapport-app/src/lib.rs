@@ -164,6 +164,34 @@ impl App {
         })
     }
 
+    /// A lead with its first contact and, when given, a first activity on that contact, in
+    /// one transaction: an error in any part (or a crash) leaves none of them.
+    pub async fn create_lead_with_contact(
+        &self,
+        lead: NewLead,
+        contact: NewContact,
+        activity: Option<NewActivity>,
+    ) -> Result<(Lead, Contact, Option<Activity>)> {
+        write_op!(self, |w| {
+            let (lead, contact, mut plan) =
+                ops::create_lead_with_contact(lead, contact, &mut w.ctx)?;
+            let activity = match activity {
+                Some(input) => {
+                    let input = NewActivity {
+                        contact_id: Some(contact.id),
+                        ..input
+                    };
+                    let contacts = std::slice::from_ref(&contact);
+                    let (a, more) = ops::add_activity(&lead, contacts, input, &mut w.ctx)?;
+                    plan.writes.extend(more.writes);
+                    Some(a)
+                }
+                None => None,
+            };
+            ((lead, contact, activity), plan)
+        })
+    }
+
     // --- contacts ----------------------------------------------------------------------
 
     pub async fn add_contact(&self, lead: Id, input: NewContact) -> Result<Contact> {
@@ -312,6 +340,23 @@ impl App {
         write_op!(self, |w| ops::add_field(
             name, kind, target, choices, &mut w.ctx
         )?)
+    }
+
+    /// Several custom field definitions in one transaction: all of them, or none.
+    pub async fn add_fields(&self, defs: Vec<CustomFieldDef>) -> Result<Vec<CustomFieldDef>> {
+        write_op!(self, |w| {
+            let mut plan = Plan::default();
+            let mut added = Vec::new();
+            for def in defs {
+                let (d, more) =
+                    ops::add_field(&def.name, def.kind, def.applies_to, def.choices, &mut w.ctx)?;
+                // the next definition is checked against this one too (no duplicate names)
+                w.ctx.fields.push(d.clone());
+                plan.writes.extend(more.writes);
+                added.push(d);
+            }
+            (added, plan)
+        })
     }
 
     pub async fn views(&self) -> Result<Vec<SmartView>> {

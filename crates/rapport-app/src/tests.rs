@@ -179,3 +179,115 @@ async fn another_process_write_is_reported_by_the_watcher() {
         .unwrap();
     assert_eq!(seq, other.store().last_seq().await.unwrap());
 }
+
+/// A write that fails in its second half leaves nothing of its first: a lead with its contact
+/// and its first call, and a set of field definitions, are one transaction each. The failure
+/// is a real one inside SQLite (a trigger aborting the insert), after the first rows went in.
+/// The unknown-caller path used to write the lead, then the contact, in two transactions.
+#[tokio::test]
+async fn a_failure_in_the_second_half_of_a_use_case_leaves_nothing() {
+    let (_d, app) = app().await;
+    let abort = |table: &str| {
+        format!(
+            "CREATE TRIGGER fail_{table} BEFORE INSERT ON {table} \
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+        )
+    };
+    let call = NewActivity {
+        contact_id: None,
+        activity_at: None,
+        kind: ActivityKind::Call(CallFields {
+            direction: Direction::Inbound,
+            status: "in-progress".into(),
+            disposition: "in-progress".into(),
+            remote_phone: Some("+14155550123".into()),
+            local_phone: None,
+            duration: 0,
+            note: None,
+        }),
+    };
+    let new = || {
+        (
+            NewLead {
+                name: "Caller (415) 555-0123".into(),
+                ..Default::default()
+            },
+            NewContact {
+                name: "Ann".into(),
+                phones: vec![PhoneInput {
+                    phone: "+14155550123".into(),
+                    kind: None,
+                }],
+                ..Default::default()
+            },
+        )
+    };
+    for table in ["contacts", "activities"] {
+        sqlx::query(&abort(table))
+            .execute(app.store().pool())
+            .await
+            .unwrap();
+        let (lead, contact) = new();
+        let e = app
+            .create_lead_with_contact(lead, contact, Some(call.clone()))
+            .await
+            .unwrap_err();
+        assert!(e.message.contains("injected failure"), "{e:?}");
+        assert_eq!(app.info().await.unwrap().lead_count, 0, "{table}");
+        sqlx::query(&format!("DROP TRIGGER fail_{table}"))
+            .execute(app.store().pool())
+            .await
+            .unwrap();
+    }
+    // Validation in the second half fails it as early: nothing written either.
+    let (lead, mut contact) = new();
+    contact.emails = vec![EmailInput {
+        email: "not an email".into(),
+        kind: None,
+    }];
+    assert!(
+        app.create_lead_with_contact(lead, contact, None)
+            .await
+            .is_err()
+    );
+    assert_eq!(app.info().await.unwrap().lead_count, 0);
+    // And when nothing fails, all three are there, linked.
+    let (lead, contact) = new();
+    let (lead, contact, activity) = app
+        .create_lead_with_contact(lead, contact, Some(call))
+        .await
+        .unwrap();
+    let page = app.store().lead_page(lead.id).await.unwrap();
+    let ids = |v: &[Contact]| v.iter().map(|c| (c.id, c.lead_id)).collect::<Vec<_>>();
+    assert_eq!(ids(&page.contacts), [(contact.id, lead.id)]);
+    let activity = activity.unwrap();
+    assert_eq!(activity.contact_id, Some(contact.id));
+    assert_eq!(
+        page.timeline.iter().map(|a| a.id).collect::<Vec<_>>(),
+        [activity.id]
+    );
+
+    // Field definitions: the second of two fails, so neither is defined.
+    sqlx::query(
+        "CREATE TRIGGER second_field BEFORE INSERT ON custom_fields \
+         WHEN NEW.name = 'Second' \
+         BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+    )
+    .execute(app.store().pool())
+    .await
+    .unwrap();
+    let before = app.fields().await.unwrap().len();
+    let def = |name: &str| CustomFieldDef {
+        id: Id::at(chrono::Utc::now(), 1),
+        name: name.into(),
+        kind: FieldType::Text,
+        applies_to: FieldTarget::Lead,
+        choices: Vec::new(),
+    };
+    assert!(
+        app.add_fields(vec![def("First"), def("Second")])
+            .await
+            .is_err()
+    );
+    assert_eq!(app.fields().await.unwrap().len(), before);
+}

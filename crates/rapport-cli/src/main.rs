@@ -2,6 +2,7 @@
 //! and maps every failure to a one-line message and a non-zero exit. Never panics on input.
 
 mod cli;
+mod phone;
 mod records;
 mod search;
 mod settings;
@@ -71,19 +72,19 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let out = Out { json: cli.json };
-    // The softphone needs no store.
+    let path = cli.db.clone().unwrap_or_else(App::default_db_path);
+    // The softphone reads its settings beside the store but opens no store.
     let command = match cli.command {
-        Command::Phone(c) => return rapport_phone::cli::run_phone(c).await,
+        Command::Phone(c) => return phone::phone(&path, c).await,
         Command::Call { args } if args.first().map(String::as_str) != Some("log") => {
             let dial = rapport_phone::cli::CallArgs::try_parse_from(
                 std::iter::once("rapport call".to_string()).chain(args),
             )
             .unwrap_or_else(|e| e.exit());
-            return rapport_phone::cli::run_call(dial).await;
+            return phone::call(&path, dial).await;
         }
         other => other,
     };
-    let path = cli.db.clone().unwrap_or_else(App::default_db_path);
     let app = App::open(&path).await?;
     match command {
         Command::Lead(c) => records::lead(&app, c, out).await,

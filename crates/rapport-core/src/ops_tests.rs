@@ -148,6 +148,41 @@ fn status_change_writes_a_status_change_activity_and_only_changed_fields() {
 }
 
 #[test]
+fn a_lead_with_its_contact_is_one_plan_or_nothing() {
+    let mut c = ctx();
+    let new_lead = || NewLead {
+        name: "Caller +1 415-555-0123".into(),
+        ..Default::default()
+    };
+    let contact = |phone: &str| NewContact {
+        name: "Ann".into(),
+        phones: vec![PhoneInput {
+            phone: phone.into(),
+            kind: None,
+        }],
+        ..Default::default()
+    };
+    let (lead, made, plan) =
+        create_lead_with_contact(new_lead(), contact("+14155550123"), &mut c).unwrap();
+    assert_eq!(made.lead_id, lead.id);
+    let kinds: Vec<_> = plan
+        .writes
+        .iter()
+        .map(|w| (w.record.entity(), w.kind.clone()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (crate::plan::Entity::Lead, WriteKind::Create),
+            (crate::plan::Entity::Contact, WriteKind::Create)
+        ]
+    );
+    // A bad second half fails the whole operation: no plan, so nothing to write.
+    let e = create_lead_with_contact(new_lead(), contact("12ab"), &mut c).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("phones[0].phone"));
+}
+
+#[test]
 fn contacts_validate_emails_and_phones() {
     let mut c = ctx();
     let l = lead(&mut c);

@@ -196,6 +196,10 @@ pub struct PhoneConfig {
     /// How typed numbers become URIs.
     #[serde(default)]
     pub dial_plan: DialPlan,
+    /// Numbers are dialled as `sip:<number>@<dial_domain>` (`host[:port]`); by default in the
+    /// account's domain.
+    #[serde(default)]
+    pub dial_domain: Option<String>,
     /// Our own ring timeout: CANCEL an unanswered call after this many seconds.
     #[serde(default = "default_ring_timeout")]
     pub ring_timeout_secs: u64,
@@ -218,6 +222,7 @@ impl Default for PhoneConfig {
             account: None,
             bind: None,
             dial_plan: DialPlan::default(),
+            dial_domain: None,
             ring_timeout_secs: default_ring_timeout(),
             register_timeout_secs: default_register_timeout(),
         }
@@ -240,7 +245,26 @@ impl PhoneConfig {
         if let Some(a) = &cfg.account {
             a.validate()?;
         }
+        if let Some(d) = &cfg.dial_domain {
+            let host_char = |c: char| c.is_ascii_alphanumeric() || ".-:[]_".contains(c);
+            if d.is_empty() || !d.chars().all(host_char) {
+                return Err(PhoneError::InvalidConfig {
+                    field: "dial_domain",
+                    reason: format!("`{d}` is not a host[:port]"),
+                });
+            }
+        }
         Ok(cfg)
+    }
+
+    /// The domain numbers are dialled in: `dial_domain`, else the account's; `None` when
+    /// there is neither (only SIP addresses can be called then).
+    pub fn number_domain(&self) -> Result<Option<String>, PhoneError> {
+        match (&self.dial_domain, &self.account) {
+            (Some(d), _) => Ok(Some(d.clone())),
+            (None, Some(a)) => a.domain().map(Some),
+            (None, None) => Ok(None),
+        }
     }
 
     /// The ring timeout as a duration.

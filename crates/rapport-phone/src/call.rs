@@ -67,6 +67,7 @@ impl Phone {
         let (events_tx, events) = mpsc::unbounded_channel();
         let (commands, rx) = mpsc::unbounded_channel();
         let (media_tx, media_rx) = mpsc::unbounded_channel();
+        let (outcomes, outcomes_rx) = mpsc::unbounded_channel();
         let actor = crate::actor::Actor {
             cfg: config,
             sip,
@@ -74,10 +75,11 @@ impl Phone {
             audio,
             media_tx,
             call: None,
+            lingering: Vec::new(),
             registration: None,
-            new_invite: None,
+            outcomes,
         };
-        tokio::spawn(actor.run(rx, invites, states, media_rx));
+        tokio::spawn(actor.run(rx, invites, states, media_rx, outcomes_rx));
         Ok((Phone { commands, local }, events))
     }
 
@@ -131,7 +133,8 @@ impl Phone {
     pub async fn register(&self) -> Result<(), PhoneError> {
         self.send(Command::Register).await
     }
-    /// End any call, unregister and stop the actor.
+    /// End any call (waiting at most 3 s for it to end cleanly: the BYE answered, the CANCEL's
+    /// 487, an answer that crossed the CANCEL BYEd), unregister and stop the actor.
     pub async fn shutdown(&self) -> Result<(), PhoneError> {
         self.send(Command::Shutdown).await
     }

@@ -1,35 +1,33 @@
-//! The per-call record the phone actor keeps (dialog, media, hold flags, timers) and the pure rules deriving call state and end reasons from it.
+//! The per-call records the phone actor keeps (dialog, signalling machine, media, hold flags; and ended calls whose INVITE is still followed) and the pure rules deriving call state and end reasons.
 
 use rsipstack::dialog::dialog::TerminatedReason;
 use rsipstack::dialog::invite_dialog::InviteDialog;
+use rsipstack::transport::SipAddr;
 use tokio::time::{Duration, Instant};
 
 use crate::error::PhoneError;
+use crate::machine::CallMachine;
 use crate::media::{MediaSession, MediaSockets};
 use crate::sdp::{Direction, LocalMedia, Negotiated, SessionDescription};
 use crate::state::{CallState, EndReason};
 
-/// How long we wait for the final response after sending CANCEL.
-const CANCEL_GRACE: Duration = Duration::from_secs(5);
+/// How long an ended call's INVITE is still followed for a late 2xx (64·T1, the INVITE
+/// transaction's own limit).
+pub const LINGER: Duration = Duration::from_secs(32);
 
 /// One call, owned by the actor.
 pub(crate) struct Call {
     pub call_id: String,
     pub dialog: InviteDialog,
+    /// The signalling rules (`machine`): phase, timers, the state the user sees.
+    pub machine: CallMachine,
     pub outbound: bool,
-    pub state: CallState,
+    /// Where our INVITE went: its CANCEL goes the same way.
+    pub destination: Option<SipAddr>,
     pub local: LocalMedia,
     pub sockets: Option<MediaSockets>,
     pub media: Option<MediaSession>,
     pub negotiated: Option<Negotiated>,
-    /// Outbound INVITE still waiting for its final response.
-    pub awaiting_final: bool,
-    /// Our ring timeout.
-    pub ring_deadline: Option<Instant>,
-    /// After a CANCEL: end the call by then even without a final response.
-    pub give_up: Option<Instant>,
-    /// Why we cancelled, which wins over the 487 we then get.
-    pub cancel_reason: Option<EndReason>,
     /// The inbound INVITE's offer, until answered.
     pub remote_offer: Option<SessionDescription>,
     /// Our `o=` version.
@@ -39,22 +37,29 @@ pub(crate) struct Call {
     pub muted: bool,
 }
 
+/// A call that ended for the user while its INVITE still waits for the final response: kept
+/// so that a 2xx it still gets is ended with our BYE (and a deferred CANCEL still goes out).
+pub(crate) struct Lingering {
+    pub call_id: String,
+    pub dialog: InviteDialog,
+    pub machine: CallMachine,
+    pub destination: Option<SipAddr>,
+    /// Forgotten by then even without a final response.
+    pub until: Instant,
+}
+
 impl Call {
     pub fn outbound(
         dialog: InviteDialog,
         local: LocalMedia,
         sockets: MediaSockets,
         ring_deadline: Instant,
+        destination: Option<SipAddr>,
     ) -> Self {
-        Call::new(
-            dialog,
-            true,
-            CallState::Dialing,
-            local,
-            sockets,
-            Some(ring_deadline),
-            None,
-        )
+        let mut call = Call::new(dialog, CallMachine::outbound(ring_deadline), local, sockets);
+        call.outbound = true;
+        call.destination = destination;
+        call
     }
 
     pub fn inbound(
@@ -63,69 +68,33 @@ impl Call {
         sockets: MediaSockets,
         offer: SessionDescription,
     ) -> Self {
-        Call::new(
-            dialog,
-            false,
-            CallState::Ringing,
-            local,
-            sockets,
-            None,
-            Some(offer),
-        )
+        let mut call = Call::new(dialog, CallMachine::inbound(), local, sockets);
+        call.remote_offer = Some(offer);
+        call
     }
 
     fn new(
         dialog: InviteDialog,
-        outbound: bool,
-        state: CallState,
+        machine: CallMachine,
         local: LocalMedia,
         sockets: MediaSockets,
-        ring_deadline: Option<Instant>,
-        remote_offer: Option<SessionDescription>,
     ) -> Self {
         Call {
             call_id: dialog.id().call_id.clone(),
             dialog,
-            outbound,
-            state,
+            machine,
+            outbound: false,
+            destination: None,
             local,
             sockets: Some(sockets),
             media: None,
             negotiated: None,
-            awaiting_final: outbound,
-            ring_deadline,
-            give_up: None,
-            cancel_reason: None,
-            remote_offer,
+            remote_offer: None,
             version: 1,
             local_hold: false,
             remote_hold: false,
             muted: false,
         }
-    }
-
-    /// The earliest timer to wake the actor for.
-    pub fn next_deadline(&self) -> Option<Instant> {
-        match (self.ring_deadline, self.give_up) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
-    }
-
-    /// CANCEL the outbound INVITE (in the background) and arm the grace timer.
-    pub fn start_cancel(&mut self, reason: EndReason) {
-        self.ring_deadline = None;
-        if self.cancel_reason.is_some() {
-            return;
-        }
-        self.cancel_reason = Some(reason);
-        self.give_up = Some(Instant::now() + CANCEL_GRACE);
-        let dialog = self.dialog.clone();
-        tokio::spawn(async move {
-            if let Err(e) = dialog.cancel().await {
-                tracing::info!(error = %e, "CANCEL failed");
-            }
-        });
     }
 
     pub fn mute(&mut self, muted: bool) -> Result<(), PhoneError> {
@@ -175,7 +144,7 @@ pub fn derive_state(local_hold: bool, remote_hold: bool) -> CallState {
 }
 
 /// Map rsipstack's termination reason for an answered (or inbound) call.
-pub(crate) fn end_reason_for(reason: &TerminatedReason, _outbound: bool) -> EndReason {
+pub(crate) fn end_reason_for(reason: &TerminatedReason) -> EndReason {
     match reason {
         TerminatedReason::UacBye | TerminatedReason::UasBye => EndReason::RemoteHangup,
         TerminatedReason::UacCancel => EndReason::Cancelled,
@@ -200,7 +169,7 @@ mod tests {
         assert_eq!(derive_state(false, true), CallState::HeldByRemote);
         assert_eq!(derive_state(true, true), CallState::OnHold);
         assert_eq!(
-            end_reason_for(&TerminatedReason::UasBye, true),
+            end_reason_for(&TerminatedReason::UasBye),
             EndReason::RemoteHangup
         );
     }

@@ -18,7 +18,7 @@ use crate::state::{CallState, EndReason, PhoneEvent, RegistrationState};
 /// Account and transport options shared by every phone command. Flags override the config file.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct AccountArgs {
-    /// TOML config file (`[account]`, `[dial_plan]`, timeouts).
+    /// Phone settings file (default: `phone.toml` beside the store, or $RAPPORT_PHONE_CONFIG).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Account address of record, e.g. sip:alice@example.org.
@@ -54,12 +54,18 @@ pub struct AccountArgs {
 }
 
 impl AccountArgs {
-    /// Merge the config file and the flags.
+    /// Merge the config file (`--config`, read as a plain `PhoneConfig`) and the flags.
     pub fn to_config(&self) -> Result<PhoneConfig, PhoneError> {
-        let mut cfg = match &self.config {
+        let file = match &self.config {
             Some(path) => PhoneConfig::load(path)?,
             None => PhoneConfig::default(),
         };
+        self.over(file)
+    }
+
+    /// Apply the flags over `cfg`, a configuration the caller already loaded (the `rapport`
+    /// binary reads `phone.toml` beside the store, or `--config`, with the app's keys).
+    pub fn over(&self, mut cfg: PhoneConfig) -> Result<PhoneConfig, PhoneError> {
         if let Some(uri) = &self.uri {
             let base = cfg.account.take();
             cfg.account = Some(Account {
@@ -193,11 +199,30 @@ pub struct ListenArgs {
     pub account: AccountArgs,
 }
 
-/// Run `rapport phone …`.
+impl PhoneCommand {
+    /// The account flags of the command.
+    pub fn account(&self) -> &AccountArgs {
+        match self {
+            PhoneCommand::Register { account } => account,
+            PhoneCommand::Listen(args) => &args.account,
+        }
+    }
+}
+
+/// Run `rapport phone …` with the configuration `--config` names (or the defaults).
 pub async fn run_phone(command: PhoneCommand) -> anyhow::Result<()> {
+    let cfg = command.account().to_config()?;
+    run_phone_with(command, cfg).await
+}
+
+/// Run `rapport phone …` over a configuration loaded by the caller (flags still apply).
+pub async fn run_phone_with(command: PhoneCommand, file: PhoneConfig) -> anyhow::Result<()> {
     match command {
-        PhoneCommand::Register { account } => run_register(account).await,
-        PhoneCommand::Listen(args) => run_listen(args).await,
+        PhoneCommand::Register { account } => run_register(account.over(file)?).await,
+        PhoneCommand::Listen(args) => {
+            let cfg = args.account.over(file)?;
+            listen(args, cfg).await
+        }
     }
 }
 
@@ -262,20 +287,13 @@ async fn wait_registered(
         crate::state::RegistrationFailure::Timeout,
     )
     .into()));
-    match outcome {
-        Ok(expires) => {
-            eprintln!("registered (expires {expires} s)");
-            Ok(())
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            Err(e)
-        }
-    }
+    // A failure is returned, not printed: the binary prints it once.
+    let expires = outcome?;
+    eprintln!("registered (expires {expires} s)");
+    Ok(())
 }
 
-async fn run_register(account: AccountArgs) -> anyhow::Result<()> {
-    let cfg = account.to_config()?;
+async fn run_register(cfg: PhoneConfig) -> anyhow::Result<()> {
     if cfg.account.is_none() {
         return Err(PhoneError::InvalidConfig {
             field: "uri",
@@ -293,13 +311,20 @@ async fn run_register(account: AccountArgs) -> anyhow::Result<()> {
     result
 }
 
-/// Run `rapport call …`: dial, play/record, optionally send DTMF and hang up; fails with the end reason.
+/// Run `rapport call …` with the configuration `--config` names (or the defaults): dial,
+/// play/record, optionally send DTMF and hang up; fails with the end reason.
 pub async fn run_call(args: CallArgs) -> anyhow::Result<()> {
-    let mut cfg = args.account.to_config()?;
+    let cfg = args.account.to_config()?;
+    run_call_with(args, cfg).await
+}
+
+/// Run `rapport call …` over a configuration loaded by the caller (flags still apply).
+pub async fn run_call_with(args: CallArgs, file: PhoneConfig) -> anyhow::Result<()> {
+    let mut cfg = args.account.over(file)?;
     if let Some(d) = &args.dtmf {
         crate::dtmf::validate_digits(d).map_err(PhoneError::InvalidDtmf)?;
     }
-    let domain = cfg.account.as_ref().map(Account::domain).transpose()?;
+    let domain = cfg.number_domain()?;
     let uri = cfg.dial_plan.resolve(&args.target, domain.as_deref())?;
     if cfg.bind.is_none() && cfg.account.is_none() {
         cfg.bind = Some(SocketAddr::new(local_ip_for_uri(&uri).await, 0));
@@ -322,6 +347,7 @@ pub async fn run_call(args: CallArgs) -> anyhow::Result<()> {
                     }
                 }
                 PhoneEvent::Dtmf(d) => eprintln!("dtmf received: {d}"),
+                PhoneEvent::Media(stats) => report_media(&stats),
                 _ => {}
             },
             _ = tokio::time::sleep_until(dtmf_at.unwrap_or(far)), if dtmf_at.is_some() => {
@@ -343,18 +369,34 @@ pub async fn run_call(args: CallArgs) -> anyhow::Result<()> {
     finish(reason)
 }
 
+/// A normal end is reported here; a failure is returned for the binary to print, once.
 fn finish(reason: EndReason) -> anyhow::Result<()> {
-    eprintln!("call ended: {reason}");
     if reason.is_normal() {
+        eprintln!("call ended: {reason}");
         Ok(())
     } else {
         Err(PhoneError::CallFailed(reason).into())
     }
 }
 
-/// Run `rapport phone listen …`.
+/// Say when the call's media dropped packets that did not come from the negotiated peer.
+fn report_media(stats: &crate::media::MediaStats) {
+    if stats.dropped_address + stats.dropped_ssrc > 0 {
+        eprintln!(
+            "media: dropped {} RTP packets from other addresses and {} of other streams",
+            stats.dropped_address, stats.dropped_ssrc
+        );
+    }
+}
+
+/// Run `rapport phone listen …` with the configuration `--config` names (or the defaults).
 pub async fn run_listen(args: ListenArgs) -> anyhow::Result<()> {
     let cfg = args.account.to_config()?;
+    listen(args, cfg).await
+}
+
+/// `rapport phone listen …` with `cfg` (flags already applied).
+async fn listen(args: ListenArgs, cfg: PhoneConfig) -> anyhow::Result<()> {
     let (phone, mut events) = Phone::start(cfg.clone(), args.media.factory()?).await?;
     if cfg.account.is_some() {
         wait_registered(&phone, &mut events, &cfg).await?;
@@ -390,6 +432,7 @@ pub async fn run_listen(args: ListenArgs) -> anyhow::Result<()> {
                     }
                 }
                 PhoneEvent::Dtmf(d) => eprintln!("dtmf received: {d}"),
+                PhoneEvent::Media(stats) => report_media(&stats),
                 PhoneEvent::Registration(state) => eprintln!("registration: {state:?}"),
             },
             _ = tokio::time::sleep_until(hangup_at.unwrap_or(far)), if hangup_at.is_some() => {

@@ -7,6 +7,7 @@ pub mod dtmf;
 pub mod error;
 pub mod g711;
 pub mod jitter;
+pub mod latch;
 pub mod rtp;
 pub mod sdp;
 pub mod state;
@@ -16,9 +17,11 @@ pub use state::{CallState, EndReason, PhoneEvent, RegistrationFailure, Registrat
 
 pub mod account;
 mod actor;
+mod actor_offer;
 pub mod call;
 mod call_session;
 pub mod cli;
+mod machine;
 pub mod media;
 pub mod sip;
 

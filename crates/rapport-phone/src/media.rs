@@ -1,4 +1,4 @@
-//! The media session: a thin tokio task that runs RTP/RTCP over UDP on a 20 ms clock, gluing the pure codec, DTMF and jitter-buffer cores to an `AudioIo`.
+//! The media session: a thin tokio task that runs RTP/RTCP over UDP on a 20 ms clock, gluing the pure codec, DTMF, jitter-buffer and source-filter (`latch`) cores to an `AudioIo`.
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -12,6 +12,7 @@ use crate::audio::{AudioIo, FRAME_SAMPLES};
 use crate::dtmf::{DtmfDecoder, DtmfEncoder};
 use crate::g711::Codec;
 use crate::jitter::{Concealer, JitterBuffer, JitterConfig, Playout};
+use crate::latch::{Latch, Verdict};
 use crate::rtp::{self, RtpPacket, SenderStats};
 use crate::sdp::Negotiated;
 
@@ -55,6 +56,7 @@ pub enum MediaEvent {
 
 enum Command {
     Update(Negotiated),
+    Talk,
     Mute(bool),
     Dtmf(String),
     Stop(oneshot::Sender<MediaStats>),
@@ -69,6 +71,11 @@ pub struct MediaStats {
     pub received: u64,
     /// Frames concealed.
     pub lost: u64,
+    /// RTP packets dropped because they came from another address than the negotiated one.
+    pub dropped_address: u64,
+    /// RTP packets dropped because they came from the negotiated address with another SSRC
+    /// than the stream latched on.
+    pub dropped_ssrc: u64,
 }
 
 /// Handle to a running media task. Dropping it stops the task.
@@ -79,15 +86,23 @@ pub struct MediaSession {
 
 impl MediaSession {
     /// Start the media clock. Nothing is sent until `update` supplies a negotiated stream.
+    /// Until `talk` (or when started `talking`), nothing is captured: silence is sent, and a
+    /// file being played waits for the answer instead of running out during early media.
     pub fn start(
         sockets: MediaSockets,
         negotiated: Option<Negotiated>,
         audio: Box<dyn AudioIo>,
         events: mpsc::UnboundedSender<MediaEvent>,
+        talking: bool,
     ) -> Self {
         let (commands, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(sockets, negotiated, audio, events, rx));
+        tokio::spawn(run(sockets, negotiated, audio, events, rx, talking));
         MediaSession { commands }
+    }
+
+    /// The call was answered: start sending what the audio backend captures.
+    pub fn talk(&self) {
+        let _ = self.commands.send(Command::Talk);
     }
 
     /// Apply a new offer/answer outcome (hold, resume, codec change).
@@ -172,8 +187,11 @@ async fn run(
     mut audio: Box<dyn AudioIo>,
     events: mpsc::UnboundedSender<MediaEvent>,
     mut commands: mpsc::UnboundedReceiver<Command>,
+    mut talking: bool,
 ) {
     let MediaSockets { rtp, rtcp } = sockets;
+    let mut latch = Latch::default();
+    latch.set_remote(negotiated.and_then(|n| n.remote));
     let cname = format!(
         "rapport@{}",
         rtp.local_addr()
@@ -208,8 +226,10 @@ async fn run(
         tokio::select! {
             _ = clock.tick() => {
                 ticks += 1;
-                audio.capture(&mut frame);
-                if muted {
+                if talking {
+                    audio.capture(&mut frame);
+                }
+                if muted || !talking {
                     frame.fill(0);
                 }
                 let ts = sender.timestamp;
@@ -240,7 +260,7 @@ async fn run(
                         let _ = rtp.send_to(&bytes, remote).await;
                         if ticks % 250 == 1 {
                             let sr = rtp::rtcp_sender_report(sender.ssrc, ntp_now(), sender.stats, &cname);
-                            let _ = rtcp.send_to(&sr, SocketAddr::new(remote.ip(), remote.port().wrapping_add(1))).await;
+                            let _ = rtcp.send_to(&sr, rtcp_addr(remote)).await;
                         }
                 }
                 match jitter.pop() {
@@ -259,8 +279,12 @@ async fn run(
                 audio.play(&pcm);
             }
             received = rtp.recv_from(&mut buf) => {
-                let Ok((len, _from)) = received else { continue };
+                let Ok((len, from)) = received else { continue };
                 let Ok(packet) = RtpPacket::parse(&buf[..len]) else { continue };
+                let now_ms = start.elapsed().as_millis() as u64;
+                if latch.check(from, packet.ssrc, packet.sequence, now_ms) != Verdict::Accept {
+                    continue;
+                }
                 let Some(n) = negotiated else { continue };
                 if Some(packet.payload_type) == n.dtmf_pt {
                     if let Some(digit) = dtmf_rx.push(packet.timestamp, packet.payload) {
@@ -275,13 +299,24 @@ async fn run(
                 }
             }
             received = rtcp.recv_from(&mut rtcp_buf) => {
-                if let Ok((len, _)) = received {
-                    // Reports are parsed for validity only; nothing depends on them yet.
-                    let _ = rtp::parse_rtcp(&rtcp_buf[..len]);
+                // Reports are only checked; a BYE of the latched stream lets a new one take over.
+                if let Ok((len, from)) = received
+                    && negotiated.and_then(|n| n.remote).map(rtcp_addr) == Some(from)
+                    && let Ok(packets) = rtp::parse_rtcp(&rtcp_buf[..len])
+                {
+                    for p in packets.iter().filter(|p| p.packet_type == rtp::RTCP_BYE) {
+                        if let Some(ssrc) = p.ssrc {
+                            latch.bye(from, ssrc);
+                        }
+                    }
                 }
             }
             command = commands.recv() => match command {
-                Some(Command::Update(n)) => negotiated = Some(n),
+                Some(Command::Update(n)) => {
+                    latch.set_remote(n.remote);
+                    negotiated = Some(n);
+                }
+                Some(Command::Talk) => talking = true,
                 Some(Command::Mute(m)) => muted = m,
                 Some(Command::Dtmf(digits)) => dtmf_queue.extend(digits.chars()),
                 Some(Command::Stop(reply)) => break Some(reply),
@@ -291,12 +326,7 @@ async fn run(
     };
     if let Some(remote) = negotiated.and_then(|n| n.remote) {
         let bye = rtp::rtcp_bye(sender.ssrc, &cname);
-        let _ = rtcp
-            .send_to(
-                &bye,
-                SocketAddr::new(remote.ip(), remote.port().wrapping_add(1)),
-            )
-            .await;
+        let _ = rtcp.send_to(&bye, rtcp_addr(remote)).await;
     }
     if let Err(e) = audio.close() {
         tracing::warn!(error = %e, "closing audio failed");
@@ -306,8 +336,15 @@ async fn run(
             sent: sender.stats.packets,
             received: jitter.stats.received,
             lost: jitter.stats.lost,
+            dropped_address: latch.drops.address,
+            dropped_ssrc: latch.drops.ssrc,
         });
     }
+}
+
+/// The peer's RTCP address: the port after its RTP port (RFC 3550 §11).
+fn rtcp_addr(rtp: SocketAddr) -> SocketAddr {
+    SocketAddr::new(rtp.ip(), rtp.port().wrapping_add(1))
 }
 
 fn payload_codec(negotiated: &Option<Negotiated>, tagged: &[u8]) -> Codec {

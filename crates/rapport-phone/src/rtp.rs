@@ -104,6 +104,9 @@ pub fn rtcp_sender_report(ssrc: u32, ntp: u64, stats: SenderStats, cname: &str) 
     out
 }
 
+/// RTCP packet type of a BYE.
+pub const RTCP_BYE: u8 = 203;
+
 /// Build an RTCP compound packet announcing that `ssrc` leaves the session.
 pub fn rtcp_bye(ssrc: u32, cname: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(48);

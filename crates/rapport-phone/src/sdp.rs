@@ -75,13 +75,34 @@ pub struct Format {
     pub rate: u32,
 }
 
+/// Why the audio stream's `c=` line gives no IP address to send to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unresolved {
+    /// No `c=` line at session or media level.
+    Missing,
+    /// A host name, to be resolved (`ipv6`: `IN IP6`).
+    Host {
+        /// The name as written.
+        name: String,
+        /// Whether the address type is `IP6`.
+        ipv6: bool,
+    },
+    /// Not an address: a bad network or address type, a literal of the other family, garbage.
+    Invalid(String),
+}
+
 /// The parts of an SDP body this softphone cares about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionDescription {
     /// `o=` session id and version.
     pub origin: (u64, u64),
-    /// Connection address (media-level `c=` wins over session-level).
+    /// Connection address (media-level `c=` wins over session-level), when it is an IP literal
+    /// of its address type (or was resolved).
     pub address: Option<IpAddr>,
+    /// Why `address` is `None`, when there is a reason: no `c=`, a host name, garbage.
+    pub unresolved: Option<Unresolved>,
+    /// The audio stream's transport protocol (`RTP/AVP`, `RTP/SAVP`, …).
+    pub proto: String,
     /// Audio port; 0 means the stream is rejected.
     pub port: u16,
     /// Formats in preference order.
@@ -101,12 +122,59 @@ fn static_format(pt: u8) -> Option<Format> {
     })
 }
 
+/// The transport we speak: plain RTP with the audio/video profile (no SRTP, no feedback).
+pub const RTP_AVP: &str = "RTP/AVP";
+
+/// Read a `c=` value (`IN IP4 192.0.2.1`, `IN IP6 ::1`, `IN IP4 host.example`, with an
+/// optional `/ttl`): the IP literal, or why there is none.
+fn parse_connection(value: &str) -> Result<IpAddr, Unresolved> {
+    let f: Vec<&str> = value.split_whitespace().collect();
+    let invalid = || Unresolved::Invalid(value.trim().to_owned());
+    let (Some(&"IN"), Some(kind), Some(addr), None) = (f.first(), f.get(1), f.get(2), f.get(3))
+    else {
+        return Err(invalid());
+    };
+    let ipv6 = match *kind {
+        "IP4" => false,
+        "IP6" => true,
+        _ => return Err(invalid()),
+    };
+    let addr = addr.split('/').next().unwrap_or_default();
+    match addr.parse::<IpAddr>() {
+        Ok(ip) if ip.is_ipv6() == ipv6 => Ok(ip),
+        Ok(_) => Err(invalid()),
+        Err(_) if is_host_name(addr) => Err(Unresolved::Host {
+            name: addr.to_owned(),
+            ipv6,
+        }),
+        Err(_) => Err(invalid()),
+    }
+}
+
+/// A DNS name (RFC 1123 labels) that is not an attempt at a dotted-quad.
+fn is_host_name(s: &str) -> bool {
+    let labels: Vec<&str> = s.trim_end_matches('.').split('.').collect();
+    !s.is_empty()
+        && s.len() <= 253
+        && !labels
+            .last()
+            .is_some_and(|l| l.chars().all(|c| c.is_ascii_digit()))
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
 impl SessionDescription {
     /// Parse the first audio stream of an SDP body. Unknown lines are ignored.
     pub fn parse(text: &str) -> Result<Self, MediaParseError> {
         let mut origin = (0, 0);
-        let mut session_addr = None;
-        let mut media_addr = None;
+        let mut session_addr: Option<Result<IpAddr, Unresolved>> = None;
+        let mut media_addr: Option<Result<IpAddr, Unresolved>> = None;
+        let mut proto = String::new();
         let mut session_dir = None;
         let mut media_dir = None;
         let mut audio: Option<(u16, Vec<u8>)> = None;
@@ -126,10 +194,7 @@ impl SessionDescription {
                     origin = (id, ver);
                 }
                 "c=" => {
-                    let addr = value
-                        .split_whitespace()
-                        .nth(2)
-                        .and_then(|a| a.split('/').next().and_then(|a| a.parse::<IpAddr>().ok()));
+                    let addr = Some(parse_connection(value));
                     if !seen_media {
                         session_addr = addr;
                     } else if in_audio {
@@ -147,6 +212,7 @@ impl SessionDescription {
                             .and_then(|p| p.parse().ok())
                             .ok_or(MediaParseError::new("sdp", "bad audio port"))?;
                         let pts = f.iter().skip(3).filter_map(|p| p.parse().ok()).collect();
+                        proto = f.get(2).copied().unwrap_or_default().to_owned();
                         audio = Some((port, pts));
                     }
                 }
@@ -180,9 +246,16 @@ impl SessionDescription {
                     .or_else(|| static_format(pt))
             })
             .collect();
+        let (address, unresolved) = match media_addr.or(session_addr) {
+            Some(Ok(ip)) => (Some(ip), None),
+            Some(Err(why)) => (None, Some(why)),
+            None => (None, Some(Unresolved::Missing)),
+        };
         Ok(SessionDescription {
             origin,
-            address: media_addr.or(session_addr),
+            address,
+            unresolved,
+            proto,
             port,
             formats,
             direction: media_dir.or(session_dir).unwrap_or_default(),
@@ -205,10 +278,11 @@ impl SessionDescription {
         let fam = if ip.is_ipv4() { "IP4" } else { "IP6" };
         let pts: Vec<String> = self.formats.iter().map(|f| f.pt.to_string()).collect();
         let mut s = format!(
-            "v=0\r\no=rapport {} {} IN {fam} {ip}\r\ns=rapport\r\nc=IN {fam} {ip}\r\nt=0 0\r\nm=audio {} RTP/AVP {}\r\n",
+            "v=0\r\no=rapport {} {} IN {fam} {ip}\r\ns=rapport\r\nc=IN {fam} {ip}\r\nt=0 0\r\nm=audio {} {} {}\r\n",
             self.origin.0,
             self.origin.1,
             self.port,
+            self.proto,
             pts.join(" ")
         );
         for f in &self.formats {
@@ -283,10 +357,36 @@ impl LocalMedia {
         SessionDescription {
             origin: (self.session_id, version),
             address: Some(self.address),
+            unresolved: None,
+            proto: RTP_AVP.into(),
             port: self.port,
             formats,
             direction,
             ptime: Some(20),
+        }
+    }
+
+    /// Whether we can take part in the peer's audio stream as described: plain RTP/AVP (the
+    /// transport cannot change between offer and answer, and we have no SRTP), a usable
+    /// unicast address of our own family. `0.0.0.0` (the old way to hold) is usable.
+    pub fn check_stream(&self, sd: &SessionDescription) -> Result<(), NegotiationError> {
+        if sd.port == 0 {
+            return Err(NegotiationError::StreamRejected);
+        }
+        if !sd.proto.eq_ignore_ascii_case(RTP_AVP) {
+            return Err(NegotiationError::UnsupportedTransport);
+        }
+        match (&sd.unresolved, sd.address) {
+            (Some(Unresolved::Missing), _) => Err(NegotiationError::NoConnection),
+            (Some(Unresolved::Host { .. }), _) => Err(NegotiationError::Unresolved),
+            (Some(Unresolved::Invalid(_)), _) | (None, None) => Err(NegotiationError::BadAddress),
+            (None, Some(ip)) if ip.is_ipv4() != self.address.is_ipv4() => {
+                Err(NegotiationError::AddressFamily)
+            }
+            (None, Some(ip)) if ip.is_multicast() || ip == IpAddr::from([255, 255, 255, 255]) => {
+                Err(NegotiationError::BadAddress)
+            }
+            (None, Some(_)) => Ok(()),
         }
     }
 
@@ -298,9 +398,7 @@ impl LocalMedia {
         want: Direction,
         version: u64,
     ) -> Result<(SessionDescription, Negotiated), NegotiationError> {
-        if offer.port == 0 {
-            return Err(NegotiationError::StreamRejected);
-        }
+        self.check_stream(offer)?;
         let (codec, codec_pt) = offer
             .formats
             .iter()
@@ -328,6 +426,8 @@ impl LocalMedia {
         let answer = SessionDescription {
             origin: (self.session_id, version),
             address: Some(self.address),
+            unresolved: None,
+            proto: RTP_AVP.into(),
             port: self.port,
             formats,
             direction,
@@ -348,9 +448,7 @@ impl LocalMedia {
         &self,
         answer: &SessionDescription,
     ) -> Result<Negotiated, NegotiationError> {
-        if answer.port == 0 {
-            return Err(NegotiationError::StreamRejected);
-        }
+        self.check_stream(answer)?;
         let (codec, codec_pt) = answer
             .formats
             .iter()
@@ -385,6 +483,21 @@ pub enum NegotiationError {
     /// No codec we support was offered.
     #[error("no common codec")]
     NoCommonCodec,
+    /// A transport other than plain `RTP/AVP` (e.g. SRTP-only `RTP/SAVP`).
+    #[error("unsupported media transport")]
+    UnsupportedTransport,
+    /// No `c=` line gives the stream an address.
+    #[error("no connection address")]
+    NoConnection,
+    /// The `c=` address is a host name that has not been resolved (or could not be).
+    #[error("unresolved connection address")]
+    Unresolved,
+    /// The `c=` address is malformed, of the wrong type, multicast or broadcast.
+    #[error("invalid connection address")]
+    BadAddress,
+    /// The address is IPv6 where we have IPv4 (or the reverse): we cannot answer in its family.
+    #[error("connection address of another family")]
+    AddressFamily,
 }
 
 #[cfg(test)]
@@ -487,5 +600,71 @@ mod tests {
         );
         assert!(SessionDescription::parse("v=0\r\nm=video 5 RTP/AVP 0\r\n").is_err());
         assert!(SessionDescription::parse("").is_err());
+    }
+
+    /// Offers the phone answered with 200 before (issue 12) and must refuse: each a reason.
+    #[test]
+    fn unusable_connections_and_transports_are_refused() {
+        let refuse = |c_line: &str, proto: &str| {
+            let text = format!(
+                "v=0\r\no=x 1 1 IN IP4 10.0.0.1\r\ns=-\r\n{c_line}t=0 0\r\nm=audio 5004 {proto} 0\r\n"
+            );
+            let sd = SessionDescription::parse(&text).unwrap();
+            let answer = local().answer(&sd, Direction::SendRecv, 1).map(|_| ());
+            assert_eq!(
+                answer,
+                local().accept_answer(&sd).map(|_| ()),
+                "{c_line:?} {proto}"
+            );
+            answer.err()
+        };
+        use NegotiationError::*;
+        let ok = "c=IN IP4 10.0.0.9\r\n";
+        assert_eq!(refuse(ok, "RTP/AVP"), None);
+        assert_eq!(refuse(ok, "rtp/avp"), None);
+        assert_eq!(
+            refuse("c=IN IP4 0.0.0.0\r\n", "RTP/AVP"),
+            None,
+            "hold is usable"
+        );
+        assert_eq!(refuse(ok, "RTP/SAVP"), Some(UnsupportedTransport));
+        assert_eq!(refuse(ok, "UDP/TLS/RTP/SAVPF"), Some(UnsupportedTransport));
+        assert_eq!(refuse("", "RTP/AVP"), Some(NoConnection));
+        assert_eq!(refuse("c=IN IP6 ::1\r\n", "RTP/AVP"), Some(AddressFamily));
+        for bad in [
+            "c=IN IP4 999.1.1.1\r\n",
+            "c=IN IP4 10.0.0\r\n",
+            "c=IN IP4\r\n",
+            "c=IN IP4 ::1\r\n",
+            "c=IN IP6 10.0.0.1\r\n",
+            "c=XX IP4 10.0.0.1\r\n",
+            "c=IN IP5 10.0.0.1\r\n",
+            "c=IN IP4 bad_host!\r\n",
+            "c=IN IP4 224.2.1.1/127\r\n",
+            "c=IN IP4 255.255.255.255\r\n",
+        ] {
+            assert_eq!(refuse(bad, "RTP/AVP"), Some(BadAddress), "{bad:?}");
+        }
+        assert_eq!(
+            refuse("c=IN IP4 media.example.org\r\n", "RTP/AVP"),
+            Some(Unresolved)
+        );
+        let host = SessionDescription::parse(
+            "v=0\r\nc=IN IP6 media.example.org\r\nm=audio 5004 RTP/AVP 0\r\n",
+        )
+        .unwrap();
+        assert_eq!(
+            host.unresolved,
+            Some(super::Unresolved::Host {
+                name: "media.example.org".into(),
+                ipv6: true
+            })
+        );
+        // Media-level c= wins over a session-level one, also when only one of them is bad.
+        let media_wins =
+            "v=0\r\nc=IN IP4 999.0.0.1\r\nm=audio 5004 RTP/AVP 0\r\nc=IN IP4 10.0.0.2\r\n";
+        let sd = SessionDescription::parse(media_wins).unwrap();
+        assert_eq!(sd.rtp_addr(), Some("10.0.0.2:5004".parse().unwrap()));
+        assert!(local().answer(&sd, Direction::SendRecv, 1).is_ok());
     }
 }

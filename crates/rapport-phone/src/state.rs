@@ -160,6 +160,9 @@ pub enum PhoneEvent {
     Dtmf(char),
     /// Registration status changed.
     Registration(RegistrationState),
+    /// The call's media stopped (just before `Call(Ended)`): what was sent, received, lost,
+    /// and dropped as not coming from the negotiated peer.
+    Media(crate::media::MediaStats),
 }
 
 #[cfg(test)]

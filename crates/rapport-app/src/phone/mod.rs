@@ -17,7 +17,7 @@ pub use settings::{
 
 use crate::{App, AppError, Result};
 use chrono::Utc;
-use rapport_core::ops::{NewActivity, NewContact, NewLead, PhoneInput};
+use rapport_core::ops::{CONTACT_NAME_MAX, NewActivity, NewContact, NewLead, PhoneInput};
 use rapport_core::time::Timestamp;
 use rapport_core::validate::{phone, phone_display};
 use rapport_core::{ActivityKind, CallFields, Direction, Id};
@@ -437,7 +437,7 @@ impl Softphone {
                     self.mark(&s);
                 }
             }
-            PhoneEvent::Dtmf(_) => return,
+            PhoneEvent::Dtmf(_) | PhoneEvent::Media(_) => return,
         }
         self.emit(&mut s);
     }
@@ -462,25 +462,34 @@ impl Softphone {
             .as_deref()
             .map_or_else(|| number.clone(), |n| phone_display(n, &region));
         let log_unknown = s.settings.as_ref().is_none_or(|x| x.log_unknown_callers);
-        if matched.is_none() && log_unknown {
-            matched = self
-                .lead_for_unknown_caller(from, e164.as_deref(), &number_display)
-                .await;
-        }
         let started_at = Utc::now();
+        let fields = CallFields {
+            direction: Direction::Inbound,
+            status: "in-progress".into(),
+            disposition: "in-progress".into(),
+            remote_phone: e164.clone(),
+            local_phone: s.settings.as_ref().and_then(|x| x.local_number.clone()),
+            duration: 0,
+            note: None,
+        };
         let activity = match &matched {
             Some(m) => {
-                let fields = CallFields {
-                    direction: Direction::Inbound,
-                    status: "in-progress".into(),
-                    disposition: "in-progress".into(),
-                    remote_phone: e164.clone(),
-                    local_phone: s.settings.as_ref().and_then(|x| x.local_number.clone()),
-                    duration: 0,
-                    note: None,
-                };
                 self.log_start(m.contact.lead_id, Some(m.contact.id), started_at, fields)
                     .await
+            }
+            None if log_unknown => {
+                let call = NewActivity {
+                    contact_id: None,
+                    activity_at: Some(started_at),
+                    kind: ActivityKind::Call(fields),
+                };
+                let made = self
+                    .lead_for_unknown_caller(from, e164.as_deref(), &number_display, call)
+                    .await;
+                made.map(|(m, activity)| {
+                    matched = Some(m);
+                    activity
+                })
             }
             None => None,
         };
@@ -506,15 +515,21 @@ impl Softphone {
     }
 
     /// A caller no contact matches gets a lead of its own (named after the caller, with one
-    /// contact carrying the number), so the call is logged like any other and can be merged
-    /// or renamed later — as Close does. `None` if even that cannot be written.
+    /// contact carrying the number) and the call logged on it — as Close does — all in one
+    /// transaction, so no crash or error leaves a lead without its contact or its call. The
+    /// lead can be merged or renamed later. `None` if it cannot be written.
     async fn lead_for_unknown_caller(
         &self,
         from: &str,
         e164: Option<&str>,
         display: &str,
-    ) -> Option<rapport_store::PhoneMatch> {
-        let name = caller_name(from).unwrap_or(display).to_string();
+        call: NewActivity,
+    ) -> Option<(rapport_store::PhoneMatch, Id)> {
+        // A display name too long for a contact name falls back to the number.
+        let name = caller_name(from)
+            .filter(|n| n.chars().count() <= CONTACT_NAME_MAX)
+            .unwrap_or(display)
+            .to_string();
         let lead = NewLead {
             name: format!("Caller {display}"),
             description: Some(format!("Created for an inbound call from {display}.")),
@@ -531,17 +546,20 @@ impl Softphone {
                 .collect(),
             ..Default::default()
         };
-        let app = &self.inner.app;
-        let created = async {
-            let lead = app.create_lead(lead).await?;
-            let contact = app.add_contact(lead.id, contact).await?;
-            Ok::<_, AppError>(rapport_store::PhoneMatch {
-                contact,
-                lead_name: lead.name,
-            })
-        };
-        match created.await {
-            Ok(m) => Some(m),
+        let created = self
+            .inner
+            .app
+            .create_lead_with_contact(lead, contact, Some(call))
+            .await;
+        match created {
+            Ok((lead, contact, Some(activity))) => Some((
+                rapport_store::PhoneMatch {
+                    contact,
+                    lead_name: lead.name,
+                },
+                activity.id,
+            )),
+            Ok((_, _, None)) => None,
             Err(e) => {
                 eprintln!("rapport: no lead could be created for the caller {display}: {e}");
                 None

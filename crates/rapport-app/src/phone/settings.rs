@@ -21,9 +21,8 @@ pub enum AudioChoice {
 /// Everything the softphone needs besides the password.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PhoneSettings {
+    /// The phone's own keys (account, dial plan, `dial_domain`, timeouts).
     pub config: PhoneConfig,
-    /// Numbers are dialled as `sip:<number>@<dial_domain>` (default: through the account's domain).
-    pub dial_domain: Option<String>,
     /// Our own number, logged as the call's local number.
     pub local_number: Option<String>,
     pub audio: AudioChoice,
@@ -69,7 +68,6 @@ impl PhoneSettings {
                 Some(_) => Err(config_error(path, format!("`{key}` must be a string"))),
             }
         };
-        let dial_domain = take("dial_domain")?;
         let local_number = take("local_number")?;
         let audio = match take("audio")?.as_deref() {
             None | Some("device") => AudioChoice::Device,
@@ -104,18 +102,8 @@ impl PhoneSettings {
         }
         let rest = toml::to_string(&table).map_err(|e| config_error(path, e))?;
         let config = PhoneConfig::from_toml(&rest).map_err(|e| config_error(path, e))?;
-        if let Some(d) = &dial_domain {
-            let host_char = |c: char| c.is_ascii_alphanumeric() || ".-:[]_".contains(c);
-            if d.is_empty() || !d.chars().all(host_char) {
-                return Err(config_error(
-                    path,
-                    format!("dial_domain `{d}` is not a host[:port]"),
-                ));
-            }
-        }
         Ok(PhoneSettings {
             config,
-            dial_domain,
             local_number,
             audio,
             log_unknown_callers,
@@ -128,27 +116,26 @@ impl PhoneSettings {
         self.config.account.as_ref().map(|a| a.uri.as_str())
     }
 
-    /// What to dial for an E.164 number: `sip:<number>@<dial_domain>` when a domain is set,
-    /// else the number itself (the phone dials it in the account's domain).
+    /// The SIP URI to dial for an E.164 number: through the dial plan, in `dial_domain` or
+    /// else the account's domain (the phone's own rule, `PhoneConfig::number_domain`).
     pub fn target_for(&self, e164: &str) -> Result<String> {
-        match &self.dial_domain {
-            Some(domain) => {
-                let number = self
-                    .config
-                    .dial_plan
-                    .normalise_number(e164)
-                    .map_err(|reason| AppError::new("bad_input", format!("`{e164}`: {reason}")))?;
-                Ok(format!("sip:{number}@{domain}"))
-            }
-            None if self.config.account.is_none() => Err(AppError::new(
-                "phone_config",
-                format!(
-                    "numbers need a SIP account (or `dial_domain`) in {}",
-                    self.path.display()
-                ),
-            )),
-            None => Ok(e164.to_string()),
-        }
+        let domain = self
+            .config
+            .number_domain()
+            .map_err(|e| config_error(&self.path, e))?
+            .ok_or_else(|| {
+                AppError::new(
+                    "phone_config",
+                    format!(
+                        "numbers need a SIP account (or `dial_domain`) in {}",
+                        self.path.display()
+                    ),
+                )
+            })?;
+        self.config
+            .dial_plan
+            .resolve(e164, Some(&domain))
+            .map_err(|e| AppError::new("bad_input", e.to_string()))
     }
 }
 
@@ -248,7 +235,10 @@ mod tests {
         assert_eq!(plain.target_for("+1").unwrap_err().code, "phone_config");
         let account = parse("[account]\nuri = \"sip:alice@example.org\"\n").unwrap();
         assert_eq!(account.account_uri(), Some("sip:alice@example.org"));
-        assert_eq!(account.target_for("+14155550123").unwrap(), "+14155550123");
+        assert_eq!(
+            account.target_for("+14155550123").unwrap(),
+            "sip:+14155550123@example.org"
+        );
         assert!(plain.log_unknown_callers);
         assert!(
             !parse("log_unknown_callers = false\n")
@@ -267,7 +257,7 @@ mod tests {
             !msg("[account]\nuri = \"sip:a@b.org\"\npassword = \"hunter2\"\n").contains("hunter2")
         );
         assert!(msg("audio = \"loud\"\n").contains("expected"));
-        assert!(msg("dial_domain = 5\n").contains("must be a string"));
+        assert!(msg("dial_domain = 5\n").contains("expected a string"));
         assert!(msg("dial_domain = \"a b\"\n").contains("host"));
         assert!(msg("bogus = 1\n").contains("phone.toml"));
         assert!(msg("log_unknown_callers = \"yes\"\n").contains("true or false"));

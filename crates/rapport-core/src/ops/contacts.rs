@@ -6,6 +6,9 @@ use crate::model::*;
 use crate::plan::{Plan, Record, Write};
 use crate::validate;
 
+/// The longest contact name accepted, in characters.
+pub const CONTACT_NAME_MAX: usize = 300;
+
 fn emails(list: Vec<EmailInput>) -> Result<Vec<ContactEmail>> {
     list.into_iter()
         .enumerate()
@@ -46,7 +49,7 @@ pub fn add_contact(lead: &Lead, input: NewContact, ctx: &mut Ctx) -> Result<(Con
     let contact = Contact {
         id: ctx.id_at(None),
         lead_id: lead.id,
-        name: validate::required("name", &input.name, 300)?,
+        name: validate::required("name", &input.name, CONTACT_NAME_MAX)?,
         title: validate::optional(input.title.as_deref()),
         emails: emails(input.emails)?,
         phones: phones(input.phones, &ctx.region)?,
@@ -67,7 +70,7 @@ pub fn update_contact(
 ) -> Result<(Contact, Plan)> {
     let mut c = current.clone();
     if let Some(n) = patch.name {
-        c.name = validate::required("name", &n, 300)?;
+        c.name = validate::required("name", &n, CONTACT_NAME_MAX)?;
     }
     if let Some(t) = patch.title {
         c.title = validate::optional(Some(&t));

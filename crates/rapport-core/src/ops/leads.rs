@@ -1,4 +1,5 @@
-//! Operations on leads: create, update (a status change also writes a StatusChange), delete.
+//! Operations on leads: create (alone or with its first contact), update (a status change also
+//! writes a StatusChange), delete.
 
 use super::*;
 use crate::error::{Error, Result};
@@ -33,6 +34,19 @@ pub fn create_lead(input: NewLead, ctx: &mut Ctx) -> Result<(Lead, Plan)> {
     let mut plan = Plan::default();
     plan.push(Write::create(Record::Lead(lead.clone())));
     Ok((lead, plan))
+}
+
+/// A lead and its first contact in one plan, so neither is written without the other (a
+/// caller no contact matches gets both at once). Fails, writing nothing, if either is invalid.
+pub fn create_lead_with_contact(
+    lead: NewLead,
+    contact: NewContact,
+    ctx: &mut Ctx,
+) -> Result<(Lead, Contact, Plan)> {
+    let (lead, mut plan) = create_lead(lead, ctx)?;
+    let (contact, more) = super::add_contact(&lead, contact, ctx)?;
+    plan.writes.extend(more.writes);
+    Ok((lead, contact, plan))
 }
 
 pub fn update_lead(current: &Lead, patch: LeadPatch, ctx: &mut Ctx) -> Result<(Lead, Plan)> {

@@ -10,9 +10,11 @@ use rsipstack::dialog::dialog::{Dialog, DialogState, DialogStateReceiver, Dialog
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::prelude::HeadersExt;
-use rsipstack::sip::{Method, StatusCode};
-use rsipstack::transaction::endpoint::EndpointOption;
-use rsipstack::transport::{TransportLayer, udp::UdpConnection};
+use rsipstack::sip::{Header, Method, Request, SipMessage, StatusCode, StatusCodeKind};
+use rsipstack::transaction::Transaction;
+use rsipstack::transaction::endpoint::{EndpointInnerRef, EndpointOption};
+use rsipstack::transaction::key::{TransactionKey, TransactionRole};
+use rsipstack::transport::{SipAddr, TransportLayer, udp::UdpConnection};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -240,6 +242,56 @@ impl SipEndpoint {
     pub fn local_uri(&self, user: &str) -> String {
         format!("sip:{user}@{}", self.local)
     }
+}
+
+/// CANCEL `invite` (the INVITE as last sent, i.e. after any auth retry) in a transaction of its
+/// own, towards `destination` (where the INVITE went); returns the CANCEL's final status.
+/// Ours rather than rsipstack's `cancel()`, which marks the dialog so that a 2xx crossing the
+/// CANCEL is ended by rsipstack behind our back: the actor ends every unwanted 2xx itself.
+pub async fn send_cancel(
+    endpoint: EndpointInnerRef,
+    invite: &Request,
+    destination: Option<SipAddr>,
+) -> Result<u16, PhoneError> {
+    let request = cancel_request(invite)?;
+    let key = TransactionKey::from_request(&request, TransactionRole::Client)?;
+    let mut tx = Transaction::new_client(key, request, endpoint, None);
+    tx.destination = destination;
+    tx.send().await?;
+    while let Some(message) = tx.receive().await {
+        if let SipMessage::Response(resp) = message
+            && resp.status_code.kind() != StatusCodeKind::Provisional
+        {
+            return Ok(resp.status_code.code());
+        }
+    }
+    Err(PhoneError::Sip("CANCEL got no final response".into()))
+}
+
+/// The CANCEL of `invite` (RFC 3261 §9.1): its Request-URI, Call-ID, From, To, CSeq number,
+/// top Via and Route headers, method CANCEL, no body.
+pub fn cancel_request(invite: &Request) -> Result<Request, PhoneError> {
+    let mut request = invite.clone();
+    request.method = Method::Cancel;
+    request.body = Vec::new();
+    let mut vias = 0;
+    request.headers.retain(|h| match h {
+        Header::Via(_) => {
+            vias += 1;
+            vias == 1
+        }
+        Header::From(_)
+        | Header::To(_)
+        | Header::CallId(_)
+        | Header::CSeq(_)
+        | Header::Route(_)
+        | Header::MaxForwards(_)
+        | Header::UserAgent(_) => true,
+        _ => false,
+    });
+    request.cseq_header_mut()?.mut_method(Method::Cancel)?;
+    request.headers.push(Header::ContentLength(0u32.into()));
+    Ok(request)
 }
 
 /// The Call-ID a dialog state belongs to.

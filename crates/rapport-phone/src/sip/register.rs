@@ -1,5 +1,6 @@
-//! REGISTER with digest auth through rsipstack's `Registration`, bounded by our own timeout, refreshed at 75 % of the granted expiry, and retried with backoff after a failure (registrar down, transport error) until it succeeds again; reports `RegistrationState`s.
+//! REGISTER with digest auth through rsipstack's `Registration`, bounded by our own timeout, refreshed at 75 % of the granted expiry, and retried with backoff after a failure (registrar down, transport error) until it succeeds again; reports `RegistrationState`s. A registrar that refuses connections is told apart from one that does not answer.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use rsipstack::dialog::authenticate::Credential;
@@ -8,7 +9,7 @@ use rsipstack::transaction::endpoint::EndpointInnerRef;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::account::Account;
+use crate::account::{Account, Transport};
 use crate::error::PhoneError;
 use crate::state::{PhoneEvent, RegistrationFailure, RegistrationState};
 
@@ -33,14 +34,104 @@ pub fn classify(code: u16) -> Result<(), RegistrationFailure> {
     }
 }
 
-/// One REGISTER (with its auth retry), bounded by `timeout`. Returns the granted expiry.
+/// Where REGISTERs go, to check that something listens there: the outbound proxy, else the
+/// registrar when its address is certain (an IP literal or an explicit port: no DNS SRV
+/// lookup could send the request elsewhere, RFC 3263 §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Probe {
+    pub target: SocketAddr,
+    pub transport: Transport,
+}
+
+impl Probe {
+    /// The probe for `account`, when its registrar's address is certain.
+    pub async fn for_account(account: &Account) -> Option<Probe> {
+        let transport = account.transport;
+        if let Some(proxy) = account.outbound_proxy {
+            return Some(Probe {
+                target: proxy,
+                transport,
+            });
+        }
+        let uri = rsipstack::sip::Uri::try_from(account.registrar_uri().ok()?.as_str()).ok()?;
+        let host = uri.host_with_port.host.to_string();
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let port = uri.host_with_port.port.map(u16::from);
+        let target = match (host.parse::<std::net::IpAddr>(), port) {
+            (Ok(ip), port) => SocketAddr::new(ip, port.unwrap_or(default_port(transport))),
+            (Err(_), Some(port)) => tokio::net::lookup_host((host, port)).await.ok()?.next()?,
+            (Err(_), None) => return None,
+        };
+        Some(Probe { target, transport })
+    }
+
+    /// `Some(reason)` when the target refuses us outright — a TCP connection is refused, or a
+    /// UDP keep-alive (an empty CRLF CRLF, RFC 5626 §4.4.1, which registrars ignore) draws
+    /// an ICMP port-unreachable — else `None` once `limit` passed without such proof.
+    pub async fn refused(self, limit: Duration) -> Option<String> {
+        let refused = |e: &std::io::Error| {
+            (e.kind() == std::io::ErrorKind::ConnectionRefused)
+                .then(|| format!("connection refused by {}", self.target))
+        };
+        let probe = async {
+            match self.transport {
+                Transport::Tcp | Transport::Tls => {
+                    match tokio::net::TcpStream::connect(self.target).await {
+                        Ok(_) => None,
+                        Err(e) => refused(&e),
+                    }
+                }
+                Transport::Udp => {
+                    let any: SocketAddr = if self.target.is_ipv4() {
+                        ([0, 0, 0, 0], 0).into()
+                    } else {
+                        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+                    };
+                    let sock = tokio::net::UdpSocket::bind(any).await.ok()?;
+                    sock.connect(self.target).await.ok()?;
+                    if let Err(e) = sock.send(b"\r\n\r\n").await {
+                        return refused(&e);
+                    }
+                    let mut buf = [0u8; 64];
+                    match sock.recv(&mut buf).await {
+                        Ok(_) => None,
+                        Err(e) => refused(&e),
+                    }
+                }
+            }
+        };
+        tokio::time::timeout(limit, probe).await.ok().flatten()
+    }
+}
+
+fn default_port(transport: Transport) -> u16 {
+    match transport {
+        Transport::Tls => 5061,
+        Transport::Udp | Transport::Tcp => 5060,
+    }
+}
+
+/// One REGISTER (with its auth retry), bounded by `timeout`; a registrar that refuses
+/// connections (`probe`) fails it at once. Returns the granted expiry.
 pub async fn register_once(
     reg: &mut Registration,
     server: &rsipstack::sip::Uri,
     expires: u32,
     timeout: Duration,
+    probe: Option<Probe>,
 ) -> Result<u32, RegistrationFailure> {
-    match tokio::time::timeout(timeout, reg.register(server.clone(), Some(expires))).await {
+    let refused = async {
+        match probe {
+            Some(p) => p.refused(timeout).await,
+            None => None,
+        }
+    };
+    let register = tokio::time::timeout(timeout, reg.register(server.clone(), Some(expires)));
+    let outcome = tokio::select! {
+        outcome = register => outcome,
+        Some(reason) = refused => return Err(RegistrationFailure::Network(reason)),
+    };
+    match outcome {
         Err(_) => Err(RegistrationFailure::Timeout),
         Ok(Err(e)) => {
             let text = e.to_string();
@@ -107,14 +198,16 @@ pub fn spawn(
     let expires = account.expires.max(MIN_EXPIRES);
     let cancel = CancellationToken::new();
     let token = cancel.clone();
+    let account = account.clone();
     let task = tokio::spawn(async move {
+        let probe = Probe::for_account(&account).await;
         let mut failures = 0u32;
         let mut registered = false;
         let mut last_failure: Option<RegistrationFailure> = None;
         loop {
             let attempt = tokio::select! {
                 _ = token.cancelled() => break,
-                r = register_once(&mut reg, &server, expires, timeout) => r,
+                r = register_once(&mut reg, &server, expires, timeout, probe) => r,
             };
             let wait = match attempt {
                 Ok(granted) => {
@@ -146,7 +239,7 @@ pub fn spawn(
             }
         }
         if registered {
-            let _ = register_once(&mut reg, &server, 0, Duration::from_secs(2)).await;
+            let _ = register_once(&mut reg, &server, 0, Duration::from_secs(2), None).await;
             let _ = events.send(PhoneEvent::Registration(RegistrationState::Unregistered));
         }
     });

@@ -84,6 +84,38 @@ async fn a_registrar_that_never_answers_times_out() {
     assert!(started.elapsed() < Duration::from_secs(8));
 }
 
+/// Issue 12: a registrar port nobody listens on was reported as "timeout" after the whole
+/// register timeout. Over UDP the datagram draws an ICMP port-unreachable, over TCP the
+/// connect is refused: both are said as refused, at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_registrar_is_reported_as_refused_not_as_a_timeout() {
+    for transport in ["udp", "tcp"] {
+        // A port that was just free: nothing listens there (UDP nor TCP).
+        let port = crate::peers::free_port_pair(false);
+        let started = std::time::Instant::now();
+        let err = register(account("alice", "x", port, &["--transport", transport]))
+            .await
+            .unwrap_err();
+        let want = format!("connection refused by 127.0.0.1:{port}");
+        assert!(
+            matches!(
+                err.downcast_ref::<PhoneError>(),
+                Some(PhoneError::Registration(RegistrationFailure::Network(r))) if r == &want
+            ),
+            "{transport}: {err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("registration failed: network error: {want}")
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{transport}: took {:?} (register timeout 5 s)",
+            started.elapsed()
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn call_through_kamailio_to_a_registered_phone() {
     let dir = tempfile::tempdir().unwrap();

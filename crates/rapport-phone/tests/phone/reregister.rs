@@ -59,6 +59,15 @@ fn is_registered(e: &PhoneEvent) -> bool {
     )
 }
 
+/// A failure saying the registrar refused the connection.
+fn is_refused(e: &PhoneEvent) -> bool {
+    matches!(
+        e,
+        PhoneEvent::Registration(RegistrationState::Failed(RegistrationFailure::Network(r)))
+            if r.contains("connection refused by 127.0.0.1:")
+    )
+}
+
 fn is_failed(e: &PhoneEvent) -> bool {
     matches!(e, PhoneEvent::Registration(RegistrationState::Failed(_)))
 }
@@ -117,14 +126,10 @@ async fn stays_registered_across_a_registrar_restart(transport: Transport) -> Ve
     let failed = expect_event(&mut events, Duration::from_secs(20), is_failed).await;
     let failed_at = Instant::now();
     seen.push(failed.clone());
-    // Over TCP the connection is gone and a new one is refused, but rsipstack 0.7.14 keeps a
-    // failed connect non-fatal inside the transaction (it retries until timer F), so both
-    // transports report the registrar as not answering within `register_timeout`.
-    assert_eq!(
-        failed,
-        PhoneEvent::Registration(RegistrationState::Failed(RegistrationFailure::Timeout)),
-        "{transport:?}"
-    );
+    // Nothing listens on the port any more: a TCP connect is refused, a UDP datagram draws an
+    // ICMP port-unreachable. That is said as such, not as "timeout" (rsipstack 0.7.14 keeps a
+    // failed connect non-fatal inside the transaction, so the phone checks by itself; issue 12).
+    assert!(is_refused(&failed), "{transport:?}: {failed:?}");
     // Kamailio stays down long enough for at least one retry to fail too, then comes back on
     // the same port with an empty location table; nobody tells the phone.
     tokio::time::sleep(Duration::from_secs(4)).await;
@@ -169,10 +174,7 @@ async fn udp_registration_is_refreshed_and_comes_back_after_the_registrar_restar
     let seen = stays_registered_across_a_registrar_restart(Transport::Udp).await;
     eprintln!("udp events: {seen:?}");
     assert!(is_registered(&seen[0]) && is_registered(&seen[1]));
-    assert_eq!(
-        seen[2],
-        PhoneEvent::Registration(RegistrationState::Failed(RegistrationFailure::Timeout))
-    );
+    assert!(is_refused(&seen[2]), "{:?}", seen[2]);
     assert!(is_registered(seen.last().unwrap()));
 }
 
@@ -181,9 +183,6 @@ async fn tcp_registration_survives_the_connection_breaking_and_comes_back() {
     let seen = stays_registered_across_a_registrar_restart(Transport::Tcp).await;
     eprintln!("tcp events: {seen:?}");
     assert!(is_registered(&seen[0]) && is_registered(&seen[1]));
-    assert_eq!(
-        seen[2],
-        PhoneEvent::Registration(RegistrationState::Failed(RegistrationFailure::Timeout))
-    );
+    assert!(is_refused(&seen[2]), "{:?}", seen[2]);
     assert!(is_registered(seen.last().unwrap()));
 }

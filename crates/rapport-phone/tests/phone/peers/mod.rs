@@ -201,6 +201,31 @@ pub fn sipp_uas(dir: &Path, scenario: Option<&str>, extra: &[&str]) -> (Peer, u1
     (peer, sip_port, media_port)
 }
 
+/// Start a sipp UAC running a scenario from tests/sipp (see `scenario_path`) against `target`.
+pub fn sipp_uac(dir: &Path, scenario: &str, target: std::net::SocketAddr) -> Peer {
+    let sip_port = free_port_pair(false);
+    let media_port = free_port_pair(true);
+    let mut cmd = Command::new("sipp");
+    cmd.arg("-sf")
+        .arg(scenario_path(dir, scenario))
+        .arg(target.to_string())
+        .args([
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &sip_port.to_string(),
+            "-mp",
+            &media_port.to_string(),
+        ])
+        .args(["-m", "1", "-nostdin", "-timeout", "30", "-timeout_error"])
+        .current_dir(dir);
+    Peer::spawn(
+        "sipp",
+        &mut cmd,
+        dir.join(format!("sipp-uac-{sip_port}.log")),
+    )
+}
+
 /// A scenario from tests/sipp; `name?K=V&K=V` substitutes `@K@` placeholders into a temp copy.
 fn scenario_path(dir: &Path, spec: &str) -> PathBuf {
     let (file, subst) = spec.split_once('?').unwrap_or((spec, ""));
@@ -215,7 +240,9 @@ fn scenario_path(dir: &Path, spec: &str) -> PathBuf {
         let (k, v) = pair.split_once('=').unwrap();
         text = text.replace(&format!("@{k}@"), v);
     }
-    let out = dir.join(format!("{}-{file}", text.len()));
+    let mut hash = std::collections::hash_map::DefaultHasher::new();
+    std::hash::Hash::hash(&text, &mut hash);
+    let out = dir.join(format!("{:016x}-{file}", std::hash::Hasher::finish(&hash)));
     std::fs::write(&out, text).unwrap();
     out
 }
