@@ -6,3 +6,4 @@ mod desktop;
 mod import;
 mod phone;
 mod search;
+mod sync;

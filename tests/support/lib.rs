@@ -2,6 +2,8 @@
 //! fresh ports, opens WebDriver sessions on the real app window, saves screenshots. Every
 //! child process is stopped on drop (tauri-driver with SIGTERM, never SIGKILL).
 
+pub mod team;
+
 use anyhow::{Context, Result, bail};
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::path::{Path, PathBuf};
@@ -68,6 +70,14 @@ impl Guard {
     }
     pub fn id(&self) -> u32 {
         self.child.id()
+    }
+    pub fn child_mut(&mut self) -> &mut Child {
+        &mut self.child
+    }
+    /// Waits for a process that was killed, without signalling it again.
+    pub fn reap(mut self) {
+        let _ = self.child.wait();
+        std::mem::forget(self);
     }
 }
 

@@ -11,7 +11,8 @@ use sh::{cmd, root};
 const USAGE: &str = "usage: cargo xtask <run [-- APP ARGS] | test | bench [--quick]>
   run    install what is missing, build the UI and the desktop app, launch it on its default store
   test   everything CI checks: fmt, clippy -D warnings, Rust tests (unit, integration, end-to-end), UI checks and tests
-  bench  benchmarks: prints a table and writes target/bench/bench.json";
+  bench  benchmarks: prints a table and writes target/bench/bench.json
+  sim    the sync simulation over more seeds: sim [--seeds N] [--from SEED]";
 
 fn main() {
     if let Err(e) = run() {
@@ -26,6 +27,7 @@ fn run() -> Result<()> {
         Some("run") => run_app(&args[1..]),
         Some("test") => test(),
         Some("bench") => bench::bench(&args[1..]),
+        Some("sim") => sim(&args[1..]),
         Some("deps") => deps::ensure(deps::Need::All),
         _ => bail!("{USAGE}"),
     }
@@ -68,6 +70,34 @@ fn run_app(extra: &[String]) -> Result<()> {
     c.run()
 }
 
+/// `cargo xtask sim --seeds N --from S`: the deterministic sync simulation over seeds
+/// S..S+N (CI runs 200 from 0); a failure names its seed, and `--from SEED --seeds 1` replays it
+/// (`RAPPORT_SIM_TRACE=1` prints every step).
+fn sim(args: &[String]) -> Result<()> {
+    let (mut seeds, mut from) = ("1000".to_string(), "0".to_string());
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--seeds" => seeds = it.next().cloned().unwrap_or_default(),
+            "--from" => from = it.next().cloned().unwrap_or_default(),
+            "--" => {}
+            other => bail!("unknown argument `{other}` (sim [--seeds N] [--from SEED])"),
+        }
+    }
+    for (name, v) in [("--seeds", &seeds), ("--from", &from)] {
+        if v.parse::<u64>().is_err() {
+            bail!("{name} needs a number, not `{v}`");
+        }
+    }
+    cmd(
+        "cargo",
+        &["test", "--release", "-p", "rapport-sim", "--test", "sim", "--", "--nocapture"],
+    )
+    .env("RAPPORT_SIM_SEEDS", &seeds)
+    .env("RAPPORT_SIM_FROM", &from)
+    .run()
+}
+
 fn test() -> Result<()> {
     deps::ensure(deps::Need::All)?;
     let ui = root().join("ui");
@@ -98,6 +128,8 @@ fn test() -> Result<()> {
             "rapport-desktop",
             "-p",
             "rapport-cli",
+            "-p",
+            "rapport-server",
         ],
     )
     .run()?;

@@ -9,7 +9,7 @@ async fn many_seeds_converge_with_nothing_lost() {
     let seeds: u64 = std::env::var("RAPPORT_SIM_SEEDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
+        .unwrap_or(200);
     let mut totals = rapport_sim::Outcome2::default();
     let from: u64 = std::env::var("RAPPORT_SIM_FROM")
         .ok()
