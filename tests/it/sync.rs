@@ -45,13 +45,27 @@ impl Team {
             let token = self.server.token(ORG, "joe@acme.example", name).unwrap();
             let (code, _, err) = rapport(
                 &db,
-                &["sync", "login", &self.server.url, "--org", ORG, "--token", &token],
+                &[
+                    "sync",
+                    "login",
+                    &self.server.url,
+                    "--org",
+                    ORG,
+                    "--token",
+                    &token,
+                ],
             )
             .unwrap();
             assert_eq!(code, 0, "{err}");
         } else {
-            let (code, _, err) =
-                login(&db, &self.server.url, ORG, "sally@acme.example", "sally-secret-1").unwrap();
+            let (code, _, err) = login(
+                &db,
+                &self.server.url,
+                ORG,
+                "sally@acme.example",
+                "sally-secret-1",
+            )
+            .unwrap();
             assert_eq!(code, 0, "{err}");
         }
         db
@@ -78,13 +92,24 @@ fn two_stores_converge_through_the_server_field_by_field() {
     // Sally worked offline before joining: nothing of it may be lost.
     let a = t.store("sally");
     ok(&a, &["lead", "add", "Acme Corp", "--city", "Menlo Park"]);
-    ok(&a, &["call", "log", "Acme Corp", "--duration", "95", "--phone", "4155550123"]);
+    ok(
+        &a,
+        &[
+            "call",
+            "log",
+            "Acme Corp",
+            "--duration",
+            "95",
+            "--phone",
+            "4155550123",
+        ],
+    );
     ok(&a, &["note", "add", "Acme Corp", "budget approved"]);
     let before = lead_export(&a).unwrap();
     let a = t.join("sally", false);
     assert_eq!(lead_export(&a).unwrap(), {
         // The lead's owner is now sally's org identity; nothing else changed.
-        let me = json(&a, &["info"])["user"]["id"].clone();
+        let me = json(&a, &["info"])["info"]["user"]["id"].clone();
         let mut b = before.clone();
         b[0]["owner_id"] = me;
         b
@@ -98,8 +123,14 @@ fn two_stores_converge_through_the_server_field_by_field() {
     assert!(report.contains("bootstrapped"), "{report}");
     assert_eq!(lead_export(&b).unwrap(), lead_export(&a).unwrap());
     // Concurrent offline edits of different fields of one lead both survive on both sides.
-    ok(&a, &["lead", "edit", "Acme Corp", "--url", "https://acme.example"]);
-    ok(&b, &["lead", "edit", "Acme Corp", "--description", "from joe"]);
+    ok(
+        &a,
+        &["lead", "edit", "Acme Corp", "--url", "https://acme.example"],
+    );
+    ok(
+        &b,
+        &["lead", "edit", "Acme Corp", "--description", "from joe"],
+    );
     ok(&b, &["sync"]);
     ok(&a, &["sync"]);
     ok(&b, &["sync"]);
@@ -109,7 +140,8 @@ fn two_stores_converge_through_the_server_field_by_field() {
     assert_eq!(ea[0]["description"], "from joe");
     // A viewer's store can pull but its pushes are refused.
     let v = t.store("vera");
-    let (code, _, err) = login(&v, &t.server.url, ORG, "vera@acme.example", "vera-secret-1").unwrap();
+    let (code, _, err) =
+        login(&v, &t.server.url, ORG, "vera@acme.example", "vera-secret-1").unwrap();
     assert_eq!(code, 0, "{err}");
     ok(&v, &["sync"]);
     assert_eq!(lead_export(&v).unwrap(), ea);
@@ -139,7 +171,18 @@ fn a_watching_client_gets_a_coworkers_change_within_a_second() {
     let mut worst = Duration::ZERO;
     for i in 0..5 {
         let name = format!("Call note {i}");
-        ok(&a, &["call", "log", "Live Co", "--duration", "30", "--note", &name]);
+        ok(
+            &a,
+            &[
+                "call",
+                "log",
+                "Live Co",
+                "--duration",
+                "30",
+                "--note",
+                &name,
+            ],
+        );
         ok(&a, &["sync"]);
         let start = Instant::now();
         loop {
@@ -147,12 +190,18 @@ fn a_watching_client_gets_a_coworkers_change_within_a_second() {
             if page.to_string().contains(&name) {
                 break;
             }
-            assert!(start.elapsed() < Duration::from_secs(5), "never arrived: {name}");
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "never arrived: {name}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         worst = worst.max(start.elapsed());
     }
-    assert!(worst < Duration::from_secs(1), "slowest change took {worst:?}");
+    assert!(
+        worst < Duration::from_secs(1),
+        "slowest change took {worst:?}"
+    );
 }
 
 fn note_id(db: &Path, lead: &str) -> String {
@@ -173,7 +222,12 @@ fn note_body(db: &Path, id: &str, lead: &str) -> String {
         .unwrap()
         .iter()
         .find(|a| a["id"] == id)
-        .and_then(|a| a["note"].as_str().or(a["body"].as_str()).map(str::to_string))
+        .and_then(|a| {
+            a["note"]
+                .as_str()
+                .or(a["body"].as_str())
+                .map(str::to_string)
+        })
         .unwrap_or_default()
 }
 
@@ -183,7 +237,10 @@ fn notes_edited_offline_merge_cleanly_or_keep_both_texts() {
     let a = t.join("sally", false);
     let b = t.join("joe", true);
     ok(&a, &["lead", "add", "Notes Inc"]);
-    ok(&a, &["note", "add", "Notes Inc", "one\ntwo\nthree\nfour\nfive"]);
+    ok(
+        &a,
+        &["note", "add", "Notes Inc", "one\ntwo\nthree\nfour\nfive"],
+    );
     ok(&a, &["sync"]);
     ok(&b, &["sync"]);
     let id = note_id(&a, "Notes Inc");
@@ -197,12 +254,21 @@ fn notes_edited_offline_merge_cleanly_or_keep_both_texts() {
     assert_eq!(note_body(&a, &id, "Notes Inc"), merged);
     assert_eq!(note_body(&b, &id, "Notes Inc"), merged);
     // The same line: one text stays the body, the other is a conflict kept for review.
-    ok(&a, &["note", "edit", &id, "ONE\ntwo\nthree by sally\nfour\nFIVE"]);
-    ok(&b, &["note", "edit", &id, "ONE\ntwo\nthree by joe\nfour\nFIVE"]);
+    ok(
+        &a,
+        &["note", "edit", &id, "ONE\ntwo\nthree by sally\nfour\nFIVE"],
+    );
+    ok(
+        &b,
+        &["note", "edit", &id, "ONE\ntwo\nthree by joe\nfour\nFIVE"],
+    );
     ok(&a, &["sync"]);
     ok(&b, &["sync"]);
     ok(&a, &["sync"]);
-    let (ba, bb) = (note_body(&a, &id, "Notes Inc"), note_body(&b, &id, "Notes Inc"));
+    let (ba, bb) = (
+        note_body(&a, &id, "Notes Inc"),
+        note_body(&b, &id, "Notes Inc"),
+    );
     assert_eq!(ba, bb);
     assert!(ba.contains("three by sally"), "{ba}");
     for db in [&a, &b] {
@@ -228,7 +294,9 @@ fn the_server_killed_mid_push_and_mid_bootstrap_loses_and_doubles_nothing() {
     // Kill the server while the push runs (some batches in, most not).
     let start = Instant::now();
     loop {
-        let pending = json(&a, &["sync", "status"])["pending"].as_i64().unwrap_or(0);
+        let pending = json(&a, &["sync", "status"])["pending"]
+            .as_i64()
+            .unwrap_or(0);
         if pending < 100_000 || start.elapsed() > Duration::from_secs(60) {
             break;
         }
@@ -237,7 +305,10 @@ fn the_server_killed_mid_push_and_mid_bootstrap_loses_and_doubles_nothing() {
     t.server.kill9();
     let _ = sync.wait();
     let left = json(&a, &["sync", "status"])["pending"].as_i64().unwrap();
-    assert!(left > 0, "the push finished before the kill; nothing was tested");
+    assert!(
+        left > 0,
+        "the push finished before the kill; nothing was tested"
+    );
     t.server = TeamServer::start_on(&t.server.data, t.server.port).unwrap();
     sync_until_done(&a, 5).unwrap();
     assert_eq!(json(&a, &["sync", "status"])["pending"], 0);
@@ -265,7 +336,10 @@ fn the_server_killed_mid_push_and_mid_bootstrap_loses_and_doubles_nothing() {
     sync_until_done(&c, 5).unwrap();
     let (ea, ec) = (lead_export(&a).unwrap(), lead_export(&c).unwrap());
     assert_eq!(ea.len(), 10_000);
-    assert!(ea == ec, "the bootstrapped store differs from the pushing one");
+    assert!(
+        ea == ec,
+        "the bootstrapped store differs from the pushing one"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -274,7 +348,8 @@ async fn answers_lost_after_the_server_committed_are_retried_without_doubling() 
     let proxy = Proxy::start(t.server.port).await.unwrap();
     let a = t.store("sally");
     ok(&a, &["demo", "--leads", "300", "--seed", "5"]);
-    let (code, _, err) = login(&a, &proxy.url, ORG, "sally@acme.example", "sally-secret-1").unwrap();
+    let (code, _, err) =
+        login(&a, &proxy.url, ORG, "sally@acme.example", "sally-secret-1").unwrap();
     assert_eq!(code, 0, "{err}");
     // Every answer of the next ten requests is lost after the server did the work.
     proxy.cut.store(10, std::sync::atomic::Ordering::SeqCst);
@@ -303,7 +378,14 @@ fn bad_sign_ins_are_a_clear_message_and_touch_nothing() {
     let (code, _, err) = login(&db, "http://127.0.0.1:9", ORG, "sally@acme.example", "x").unwrap();
     assert_ne!(code, 0);
     assert!(err.contains("cannot be reached"), "{err}");
-    let (code, _, err) = login(&db, &t.server.url, "No Such Org", "sally@acme.example", "sally-secret-1").unwrap();
+    let (code, _, err) = login(
+        &db,
+        &t.server.url,
+        "No Such Org",
+        "sally@acme.example",
+        "sally-secret-1",
+    )
+    .unwrap();
     assert_ne!(code, 0);
     assert!(err.contains("No Such Org"), "{err}");
     assert_eq!(json(&db, &["sync", "status"])["joined"], false);
@@ -312,8 +394,22 @@ fn bad_sign_ins_are_a_clear_message_and_touch_nothing() {
     let token = t.server.token(ORG, "joe@acme.example", "laptop").unwrap();
     let j = t.store("joe");
     ok(&j, &["lead", "add", "Joe's lead"]);
-    ok(&j, &["sync", "login", &t.server.url, "--org", ORG, "--token", &token]);
-    let list = t.server.admin(&["list-tokens", "--email", "joe@acme.example"], None).unwrap();
+    ok(
+        &j,
+        &[
+            "sync",
+            "login",
+            &t.server.url,
+            "--org",
+            ORG,
+            "--token",
+            &token,
+        ],
+    );
+    let list = t
+        .server
+        .admin(&["list-tokens", "--email", "joe@acme.example"], None)
+        .unwrap();
     let id = list
         .lines()
         .find(|l| l.contains("laptop"))
@@ -323,6 +419,9 @@ fn bad_sign_ins_are_a_clear_message_and_touch_nothing() {
     t.server.admin(&["revoke-token", &id], None).unwrap();
     let (code, _, err) = rapport(&j, &["sync"]).unwrap();
     assert_ne!(code, 0);
-    assert!(err.contains("revoked") || err.contains("unauthorized") || err.contains("sign"), "{err}");
+    assert!(
+        err.contains("revoked") || err.contains("unauthorized") || err.contains("sign"),
+        "{err}"
+    );
     assert_eq!(lead_export(&j).unwrap().len(), 1);
 }

@@ -55,7 +55,9 @@ impl TeamServer {
     /// `kill -9`: no chance to finish anything.
     pub fn kill9(&mut self) {
         if let Some(g) = self.guard.take() {
-            let _ = Command::new("kill").args(["-KILL", &g.id().to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-KILL", &g.id().to_string()])
+                .status();
             g.reap();
         }
     }
@@ -73,7 +75,11 @@ impl TeamServer {
             .stderr(Stdio::piped())
             .spawn()?;
         if let Some(i) = input {
-            child.stdin.take().context("stdin")?.write_all(i.as_bytes())?;
+            child
+                .stdin
+                .take()
+                .context("stdin")?
+                .write_all(i.as_bytes())?;
         }
         drop(child.stdin.take());
         let out = child.wait_with_output()?;
@@ -91,7 +97,16 @@ impl TeamServer {
         self.admin(&["create-org", name], None)?;
         for (email, role, password) in members {
             self.admin(
-                &["add-user", "--org", name, "--email", email, "--role", role, "--password-stdin"],
+                &[
+                    "add-user",
+                    "--org",
+                    name,
+                    "--email",
+                    email,
+                    "--role",
+                    role,
+                    "--password-stdin",
+                ],
                 Some(password),
             )?;
         }
@@ -101,7 +116,15 @@ impl TeamServer {
     /// A device token for a member (printed once by the server).
     pub fn token(&self, org: &str, email: &str, device: &str) -> Result<String> {
         let out = self.admin(
-            &["issue-token", "--org", org, "--email", email, "--device", device],
+            &[
+                "issue-token",
+                "--org",
+                org,
+                "--email",
+                email,
+                "--device",
+                device,
+            ],
             None,
         )?;
         Ok(out.trim().to_string())
@@ -109,18 +132,36 @@ impl TeamServer {
 }
 
 /// Signs a store in with a password (`rapport sync login … --password-stdin`).
-pub fn login(db: &Path, url: &str, org: &str, email: &str, password: &str) -> Result<(i32, String, String)> {
+pub fn login(
+    db: &Path,
+    url: &str,
+    org: &str,
+    email: &str,
+    password: &str,
+) -> Result<(i32, String, String)> {
     let out = Command::new(bin("rapport")?)
         .arg("--db")
         .arg(db)
-        .args(["sync", "login", url, "--org", org, "--email", email, "--password-stdin", "--device"])
+        .args([
+            "sync",
+            "login",
+            url,
+            "--org",
+            org,
+            "--email",
+            email,
+            "--password-stdin",
+            "--device",
+        ])
         .arg(db.file_stem().unwrap_or_default())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .and_then(|mut c| {
-            c.stdin.take().map(|mut s| s.write_all(format!("{password}\n").as_bytes()));
+            c.stdin
+                .take()
+                .map(|mut s| s.write_all(format!("{password}\n").as_bytes()));
             c.wait_with_output()
         })?;
     Ok((
@@ -208,7 +249,12 @@ impl Proxy {
                         let take = cut.load(Ordering::SeqCst);
                         if take > 0
                             && cut
-                                .compare_exchange(take, take - 1, Ordering::SeqCst, Ordering::SeqCst)
+                                .compare_exchange(
+                                    take,
+                                    take - 1,
+                                    Ordering::SeqCst,
+                                    Ordering::SeqCst,
+                                )
                                 .is_ok()
                         {
                             cuts.fetch_add(1, Ordering::SeqCst);

@@ -19,6 +19,8 @@ pub fn bench(args: &[String]) -> Result<()> {
             "rapport-desktop",
             "-p",
             "rapport-bench",
+            "-p",
+            "rapport-server",
         ],
     )
     .run()?;

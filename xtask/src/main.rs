@@ -91,7 +91,16 @@ fn sim(args: &[String]) -> Result<()> {
     }
     cmd(
         "cargo",
-        &["test", "--release", "-p", "rapport-sim", "--test", "sim", "--", "--nocapture"],
+        &[
+            "test",
+            "--release",
+            "-p",
+            "rapport-sim",
+            "--test",
+            "sim",
+            "--",
+            "--nocapture",
+        ],
     )
     .env("RAPPORT_SIM_SEEDS", &seeds)
     .env("RAPPORT_SIM_FROM", &from)

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Instant;
 
 /// Runs a command under `/usr/bin/time`; returns (wall seconds, peak RSS in MB).
-fn timed(program: &std::path::Path, args: &[&str]) -> Result<(f64, f64)> {
+pub(crate) fn timed(program: &std::path::Path, args: &[&str]) -> Result<(f64, f64)> {
     let out = Command::new("/usr/bin/time")
         .args(["-f", "%e %M"])
         .arg(program)

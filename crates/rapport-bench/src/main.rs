@@ -12,6 +12,7 @@ mod foundation;
 mod phone;
 mod search;
 mod stats;
+mod sync;
 
 use anyhow::{Context, Result};
 use stats::Row;
@@ -47,8 +48,8 @@ fn opts() -> Result<Opts> {
                 let list = args.next().context("--only needs a list")?;
                 for s in list.split(',') {
                     anyhow::ensure!(
-                        ["foundation", "search", "csv", "phone"].contains(&s),
-                        "unknown section `{s}` (foundation, search, csv, phone)"
+                        ["foundation", "search", "csv", "phone", "sync"].contains(&s),
+                        "unknown section `{s}` (foundation, search, csv, phone, sync)"
                     );
                     only.push(s.to_string());
                 }
@@ -84,7 +85,7 @@ fn opts() -> Result<Opts> {
 async fn main() -> Result<()> {
     let o = opts()?;
     let mut rows: Vec<Row> = Vec::new();
-    if o.wants("foundation") || o.wants("search") {
+    if o.wants("foundation") || o.wants("search") || o.wants("sync") {
         let db = match search::existing_store(&o) {
             Some(db) => db,
             None => foundation::run(&o, &mut rows).await?,
@@ -93,6 +94,11 @@ async fn main() -> Result<()> {
             && let Err(e) = search::run(&db, &mut rows).await
         {
             eprintln!("bench: search not measured: {e:#}");
+        }
+        if o.wants("sync")
+            && let Err(e) = sync::run(&o, &db, &mut rows).await
+        {
+            eprintln!("bench: sync not measured: {e:#}");
         }
     }
     if o.wants("csv")
