@@ -254,6 +254,23 @@ impl App {
         Ok(activity_view(&a, &self.store.users().await?))
     }
 
+    /// The unresolved note conflicts (of one note, or all).
+    pub async fn note_conflicts(&self, note: Option<Id>) -> Result<Vec<NoteConflict>> {
+        Ok(self.store.note_conflicts(note).await?)
+    }
+
+    /// Resolves a note conflict with the text to keep (see `ops::resolve_note_conflict`).
+    pub async fn resolve_note_conflict(&self, conflict: Id, body: String) -> Result<ActivityView> {
+        let a: Activity = write_op!(self, |w| {
+            let c: NoteConflict = w
+                .record(rapport_core::plan::Entity::NoteConflict, conflict)
+                .await?;
+            let note = w.activity(c.note_id).await?;
+            ops::resolve_note_conflict(&note, &c, body, &mut w.ctx)?
+        })?;
+        Ok(activity_view(&a, &self.store.users().await?))
+    }
+
     /// Changes a logged call: its note (autosaved from the call bar) or its outcome.
     pub async fn update_call(&self, id: Id, patch: CallPatch) -> Result<ActivityView> {
         let a: Activity = write_op!(self, |w| {

@@ -215,6 +215,20 @@ pub enum NoteCmd {
         #[command(flatten)]
         when: When,
     },
+    /// Note bodies that lost a concurrent edit, waiting for review.
+    Conflicts,
+    /// Resolve a note conflict: keep the note's body (`--keep`), take the conflict's text
+    /// (`--theirs`), or give the merged text (`BODY`, `--file F`, or standard input).
+    Resolve {
+        conflict: String,
+        #[arg(long, conflicts_with_all = ["theirs", "body", "file"])]
+        keep: bool,
+        #[arg(long, conflicts_with_all = ["body", "file"])]
+        theirs: bool,
+        body: Option<String>,
+        #[arg(long, conflicts_with = "body")]
+        file: Option<PathBuf>,
+    },
     /// Replace a note's body (`BODY`, `--file F`, or standard input).
     Edit {
         id: String,

@@ -356,6 +356,52 @@ pub async fn note(app: &App, cmd: NoteCmd, out: Out) -> Result<()> {
             title,
             when,
         } => (lead, body, file, title, when),
+        NoteCmd::Conflicts => {
+            let list = app.note_conflicts(None).await?;
+            out.print(&list, || {
+                if list.is_empty() {
+                    return "no note conflicts".into();
+                }
+                list.iter()
+                    .map(|c| {
+                        format!(
+                            "{}  note {}  lead {}\n{}",
+                            c.id, c.note_id, c.lead_id, c.body
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n\n")
+            });
+            return Ok(());
+        }
+        NoteCmd::Resolve {
+            conflict,
+            keep,
+            theirs,
+            body,
+            file,
+        } => {
+            let id = parse_id("conflict", &conflict)?;
+            let c = app
+                .note_conflicts(None)
+                .await?
+                .into_iter()
+                .find(|c| c.id == id)
+                .ok_or_else(|| anyhow!("no open note conflict {id}"))?;
+            let text = if keep {
+                match app.store().activity(c.note_id).await?.kind {
+                    ActivityKind::Note(n) => n.note,
+                    _ => bail!("{} is not a note", c.note_id),
+                }
+            } else if theirs {
+                c.body.clone()
+            } else {
+                body_text(body, file)?
+            };
+            let view = app.resolve_note_conflict(id, text).await?;
+            out.print(&view, || format!("conflict {id} resolved"));
+            return Ok(());
+        }
         NoteCmd::Edit { id, body, file } => {
             let text = body_text(body, file)?;
             let view = app

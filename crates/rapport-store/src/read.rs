@@ -325,6 +325,19 @@ impl Store {
         w.commit().await
     }
 
+    /// A live activity by id.
+    pub async fn activity(&self, id: Id) -> Result<Activity> {
+        let d: Option<String> =
+            sqlx::query_scalar("SELECT data FROM activities WHERE id = ? AND deleted = 0")
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        match d {
+            Some(d) => decode(&d),
+            None => Err(rapport_core::Error::not_found("activity", id).into()),
+        }
+    }
+
     /// The stored field clocks of a record, as JSON text.
     pub async fn clocks(&self, table_entity: plan::Entity, id: Id) -> Result<Option<String>> {
         let t = crate::rows::table(table_entity);

@@ -419,6 +419,11 @@ impl Writer {
         }
     }
 
+    /// A live record of any kind by id.
+    pub async fn record<T: serde::de::DeserializeOwned>(&mut self, e: Entity, id: Id) -> Result<T> {
+        self.get(e, id).await
+    }
+
     /// The live records of a lead's partition (contacts, activities, tasks, opportunities).
     pub async fn children_of(&mut self, lead: Id) -> Result<Vec<Record>> {
         self.children(lead, "deleted = 0", None).await

@@ -169,3 +169,45 @@ fn wrong_kind(current: &Activity, wanted: &str) -> Error {
     );
     Error::invalid("id", msg)
 }
+
+/// Resolves a note conflict (a body that lost a concurrent edit, kept by the server): the note
+/// takes `body` — the kept text, the conflict's text or an edited merge of both — and the
+/// conflict is marked resolved, in one plan (both sync like any edit).
+pub fn resolve_note_conflict(
+    note: &Activity,
+    conflict: &NoteConflict,
+    body: String,
+    ctx: &mut Ctx,
+) -> Result<(Activity, Plan)> {
+    if conflict.note_id != note.id {
+        return Err(Error::invalid(
+            "note_id",
+            format!(
+                "conflict {} belongs to note {}, not {}",
+                conflict.id, conflict.note_id, note.id
+            ),
+        ));
+    }
+    if conflict.resolved {
+        return Err(Error::invalid(
+            "resolved",
+            format!("conflict {} is already resolved", conflict.id),
+        ));
+    }
+    let (updated, mut plan) = update_note(
+        note,
+        NotePatch {
+            note: Some(body),
+            ..Default::default()
+        },
+        ctx,
+    )?;
+    let mut c = conflict.clone();
+    c.resolved = true;
+    c.date_updated = ctx.now;
+    plan.push_opt(Write::update(
+        &Record::NoteConflict(conflict.clone()),
+        Record::NoteConflict(c),
+    ));
+    Ok((updated, plan))
+}

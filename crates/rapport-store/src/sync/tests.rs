@@ -624,3 +624,89 @@ async fn a_clock_skew_answer_restamps_what_is_pending() {
     let c = clocks(&s, Entity::Lead, l2.id).await["*"].clone();
     assert!(near(&c) && c > after, "{c}");
 }
+
+#[tokio::test]
+async fn resolving_a_note_conflict_sets_the_body_and_closes_it_in_one_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, "a.db").await;
+    let l = lead(&s, "Conflicted").await;
+    let note = run(&s, |w| {
+        add_activity(
+            &l,
+            &[],
+            NewActivity {
+                contact_id: None,
+                activity_at: None,
+                kind: ActivityKind::Note(NoteFields {
+                    title: None,
+                    note: "ours".into(),
+                    pinned: false,
+                }),
+            },
+            &mut w.ctx,
+        )
+        .unwrap()
+    })
+    .await;
+    // The server's conflict record, as a pull delivers it.
+    let now = chrono::Utc::now();
+    let c = NoteConflict {
+        id: Id::at(now, 42),
+        lead_id: l.id,
+        note_id: note.id,
+        base_rev: Some(3),
+        body: "theirs".into(),
+        user_id: None,
+        resolved: false,
+        date_created: now,
+        date_updated: now,
+    };
+    let mut clocks = rapport_sync::Clocks::new();
+    clocks.insert(
+        "*".into(),
+        Hlc {
+            ms: now.timestamp_millis() as u64,
+            counter: 0,
+            node: NodeId(9),
+        },
+    );
+    let change = Change {
+        seq: 7,
+        entity: "note_conflict".into(),
+        id: c.id.to_string(),
+        lead_id: Some(l.id.to_string()),
+        state: RecordState {
+            fields: Record::NoteConflict(c.clone())
+                .to_json()
+                .as_object()
+                .cloned()
+                .unwrap(),
+            clocks,
+            deleted: false,
+        },
+        body_rev: None,
+    };
+    s.apply_changes(&[change], Progress::None).await.unwrap();
+    assert_eq!(s.note_conflicts(Some(note.id)).await.unwrap().len(), 1);
+    let mut w = s.begin_write().await.unwrap();
+    let cur: NoteConflict = w.record(Entity::NoteConflict, c.id).await.unwrap();
+    let n = w.activity(note.id).await.unwrap();
+    // A conflict of another note is refused, and nothing is written.
+    let mut other = cur.clone();
+    other.note_id = l.id;
+    assert!(resolve_note_conflict(&n, &other, "x".into(), &mut w.ctx).is_err());
+    let (_, plan) = resolve_note_conflict(&n, &cur, "ours and theirs".into(), &mut w.ctx).unwrap();
+    assert_eq!(plan.writes.len(), 2);
+    w.apply(plan).await.unwrap();
+    w.commit().await.unwrap();
+    assert!(s.note_conflicts(Some(note.id)).await.unwrap().is_empty());
+    let ActivityKind::Note(f) = s.activity(note.id).await.unwrap().kind else {
+        panic!()
+    };
+    assert_eq!(f.note, "ours and theirs");
+    // Resolving it again is refused.
+    let mut w = s.begin_write().await.unwrap();
+    let cur: NoteConflict = w.record(Entity::NoteConflict, c.id).await.unwrap();
+    let n = w.activity(note.id).await.unwrap();
+    assert!(resolve_note_conflict(&n, &cur, "again".into(), &mut w.ctx).is_err());
+}
