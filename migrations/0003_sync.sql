@@ -70,6 +70,21 @@ CREATE TABLE bootstrap_seen (
     id TEXT PRIMARY KEY
 ) WITHOUT ROWID;
 
+-- Fields where a pulled change replaced a value this store had written ("your change to
+-- status was replaced by Joe's newer one"): the per-lead change history shows them.
+CREATE TABLE overrides (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    entity    TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    lead_id   TEXT,
+    field     TEXT NOT NULL,
+    mine      TEXT,
+    theirs    TEXT,
+    by_user   TEXT,
+    at        TEXT NOT NULL
+);
+CREATE INDEX overrides_by_lead ON overrides (lead_id, id);
+
 -- Pulled records this version cannot read (a newer kind or shape): kept as received and
 -- retried after an upgrade, never dropped.
 CREATE TABLE sync_unknown (

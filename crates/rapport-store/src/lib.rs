@@ -22,7 +22,7 @@ pub use phones::PhoneMatch;
 pub use read::{
     Aggregates, LeadPage, LeadSummary, OutboxEntry, StoreStats, TIMELINE_PAGE, TimelinePage,
 };
-pub use sync::{ApplyReport, Join, Progress, SyncPatch, SyncState, SyncStatus};
+pub use sync::{ApplyReport, Join, Override, Progress, SyncPatch, SyncState, SyncStatus};
 pub use write::Writer;
 
 use chrono::Utc;

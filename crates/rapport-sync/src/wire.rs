@@ -191,6 +191,9 @@ pub struct Change {
     /// next body edit typed over it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_rev: Option<i64>,
+    /// The member whose push last changed the record (for "replaced by Joe's newer one").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
 }
 
 /// `GET /v1/orgs/{org}/changes?since=S&limit=L`.

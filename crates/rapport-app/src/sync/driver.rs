@@ -405,6 +405,7 @@ impl<T: Transport + ClientBound> Driver<T> {
                             deleted,
                         },
                         body_rev,
+                        updated_by: None,
                     });
                     if batch.len() >= BOOTSTRAP_CHUNK {
                         self.flush(&mut batch, snapshot, sweep, &mut progress, started)

@@ -141,6 +141,7 @@ impl Writer {
             }
         }
         let dirty_notes = self.dirty_notes(changes).await?;
+        let mut overridden = Vec::new();
         let mut leads: HashSet<String> = HashSet::new();
         for e in Entity::ALL {
             let Some(list) = by_entity.get(&e) else {
@@ -169,6 +170,13 @@ impl Writer {
                     if here == Some(&merged) {
                         report.unchanged += 1;
                         continue;
+                    }
+                    if let Some(l) = here {
+                        overridden.extend(overrides(l, &merged, self.hlc.node).into_iter().map(
+                            |(field, mine, theirs)| {
+                                (e, c.id.clone(), c.lead_id.clone(), field, mine, theirs, c.updated_by.clone())
+                            },
+                        ));
                     }
                     let record = match Record::from_json(e, Value::Object(merged.fields.clone())) {
                         Ok(r) => r,
@@ -218,6 +226,23 @@ impl Writer {
             .bind(&c.id)
             .bind(serde_json::to_string(c).unwrap_or_default())
             .bind(c.seq)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        let at = rapport_core::time::fmt(&self.ctx.now);
+        for (e, id, lead, field, mine, theirs, by) in overridden {
+            sqlx::query(
+                "INSERT INTO overrides (entity, record_id, lead_id, field, mine, theirs, by_user, at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(e.as_str())
+            .bind(id)
+            .bind(lead)
+            .bind(field)
+            .bind(mine.map(|v| v.to_string()))
+            .bind(theirs.map(|v| v.to_string()))
+            .bind(by)
+            .bind(&at)
             .execute(&mut *self.tx)
             .await?;
         }
@@ -291,6 +316,25 @@ impl Writer {
         }
         Ok(())
     }
+}
+
+/// The fields whose value this store wrote (its node's clock) that the merge replaced with
+/// another value under a newer clock: (field, mine, theirs).
+fn overrides(
+    local: &RecordState,
+    merged: &RecordState,
+    me: rapport_core::NodeId,
+) -> Vec<(String, Option<Value>, Option<Value>)> {
+    local
+        .keys()
+        .into_iter()
+        .filter(|k| !matches!(k.as_str(), "*" | "custom" | "date_updated"))
+        .filter_map(|k| {
+            let (lc, mc) = (local.effective(&k), merged.effective(&k));
+            let (lv, mv) = (local.value(&k), merged.value(&k));
+            (lc.node == me && mc != lc && lv != mv).then_some((k, lv, mv))
+        })
+        .collect()
 }
 
 /// Keeps the local note body (and its clock) over a pulled one while local body edits are

@@ -285,6 +285,18 @@ impl Store {
         rows.iter().map(|d| rows::decode(d)).collect()
     }
 
+    /// The fields of a lead's records where a pulled change replaced a value this store had
+    /// written, newest first.
+    pub async fn overrides(&self, lead: rapport_core::Id) -> Result<Vec<Override>> {
+        Ok(sqlx::query_as(
+            "SELECT entity, record_id, field, mine, theirs, by_user, at FROM overrides
+             WHERE lead_id = ? ORDER BY id DESC",
+        )
+        .bind(lead.to_string())
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Org-level records that exist twice under one natural key (a status label, a custom
     /// field's name and target, a Smart View's name) — a store's own and the org's — keep
     /// the one with the smallest id (the same choice on every replica; the fixed-id default
@@ -329,6 +341,18 @@ impl Store {
         w.commit().await?;
         Ok(n)
     }
+}
+
+/// A value this store wrote that a newer pulled one replaced (JSON texts).
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Override {
+    pub entity: String,
+    pub record_id: String,
+    pub field: String,
+    pub mine: Option<String>,
+    pub theirs: Option<String>,
+    pub by_user: Option<String>,
+    pub at: String,
 }
 
 /// Sync bookkeeping to set (each `Some` is written).

@@ -101,6 +101,7 @@ fn as_change(op: &rapport_sync::Op, seq: i64) -> Change {
         lead_id: op.lead_id.clone(),
         state: op.state.clone(),
         body_rev: None,
+        updated_by: None,
     }
 }
 
@@ -685,6 +686,7 @@ async fn resolving_a_note_conflict_sets_the_body_and_closes_it_in_one_plan() {
             deleted: false,
         },
         body_rev: None,
+        updated_by: None,
     };
     s.apply_changes(&[change], Progress::None).await.unwrap();
     assert_eq!(s.note_conflicts(Some(note.id)).await.unwrap().len(), 1);
@@ -709,4 +711,33 @@ async fn resolving_a_note_conflict_sets_the_body_and_closes_it_in_one_plan() {
     let cur: NoteConflict = w.record(Entity::NoteConflict, c.id).await.unwrap();
     let n = w.activity(note.id).await.unwrap();
     assert!(resolve_note_conflict(&n, &cur, "again".into(), &mut w.ctx).is_err());
+}
+
+#[tokio::test]
+async fn a_pulled_value_that_replaces_one_this_store_wrote_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (store(&dir, "a.db").await, store(&dir, "b.db").await);
+    a.join(&join_info("a")).await.unwrap();
+    b.join(&join_info("b")).await.unwrap();
+    let l = lead(&a, "Contested").await;
+    let seed: Vec<Change> = a.pending_ops(100).await.unwrap().iter().map(|o| as_change(o, 1)).collect();
+    b.apply_changes(&seed, Progress::None).await.unwrap();
+    edit(&a, l.id, LeadPatch { status_label: Some("Qualified".into()), ..Default::default() }).await;
+    // B's edit of the same field is newer.
+    edit(&b, l.id, LeadPatch { status_label: Some("Customer".into()), ..Default::default() }).await;
+    let mut from_b: Vec<Change> = b.pending_ops(100).await.unwrap().iter().map(|o| as_change(o, 2)).collect();
+    for c in &mut from_b {
+        c.updated_by = Some("joe".into());
+    }
+    a.apply_changes(&from_b, Progress::None).await.unwrap();
+    let o = a.overrides(l.id).await.unwrap();
+    let status: Vec<_> = o.iter().filter(|o| o.field == "status_label").collect();
+    assert_eq!(status.len(), 1, "{o:?}");
+    assert_eq!(status[0].mine.as_deref(), Some("\"Qualified\""));
+    assert_eq!(status[0].theirs.as_deref(), Some("\"Customer\""));
+    assert_eq!(status[0].by_user.as_deref(), Some("joe"));
+    // B lost nothing of its own: no override there.
+    let from_a: Vec<Change> = a.pending_ops(100).await.unwrap().iter().map(|o| as_change(o, 3)).collect();
+    b.apply_changes(&from_a, Progress::None).await.unwrap();
+    assert!(b.overrides(l.id).await.unwrap().iter().all(|o| o.field != "status_label"));
 }
