@@ -108,11 +108,14 @@ fn two_stores_converge_through_the_server_field_by_field() {
     let before = lead_export(&a).unwrap();
     let a = t.join("sally", false);
     assert_eq!(lead_export(&a).unwrap(), {
-        // The lead's owner is now sally's org identity; nothing else changed.
+        // The local user is now sally's org identity (the lead's owner, the call's and the
+        // note's author); nothing else changed.
+        let old = before[0]["owner_id"].as_str().unwrap().to_string();
         let me = json(&a, &["info"])["info"]["user"]["id"].clone();
-        let mut b = before.clone();
-        b[0]["owner_id"] = me;
-        b
+        assert_ne!(me.as_str(), Some(old.as_str()));
+        let text = serde_json::to_string(&before).unwrap();
+        let text = text.replace(&old, me.as_str().unwrap());
+        serde_json::from_str::<Vec<Value>>(&text).unwrap()
     });
     let st = json(&a, &["sync", "status"]);
     assert!(st["pending"].as_i64().unwrap() > 0, "{st}");
@@ -157,9 +160,8 @@ fn a_watching_client_gets_a_coworkers_change_within_a_second() {
     ok(&b, &["sync"]);
     let mut watch = rapport_tests::Guard::spawn(
         "rapport sync --watch",
-        std::process::Command::new(rapport_tests::bin("rapport").unwrap())
-            .arg("--db")
-            .arg(&b)
+        rapport_tests::rapport_command(&b)
+            .unwrap()
             .args(["sync", "--watch"])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null()),
@@ -283,9 +285,8 @@ fn the_server_killed_mid_push_and_mid_bootstrap_loses_and_doubles_nothing() {
     let a = t.join("sally", false);
     // About 110k records.
     ok(&a, &["demo", "--leads", "10000", "--seed", "3"]);
-    let mut sync = std::process::Command::new(rapport_tests::bin("rapport").unwrap())
-        .arg("--db")
-        .arg(&a)
+    let mut sync = rapport_tests::rapport_command(&a)
+        .unwrap()
         .arg("sync")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -314,9 +315,8 @@ fn the_server_killed_mid_push_and_mid_bootstrap_loses_and_doubles_nothing() {
     assert_eq!(json(&a, &["sync", "status"])["pending"], 0);
     // A fresh store bootstraps; the server is killed part way and the bootstrap resumes.
     let c = t.join("joe", true);
-    let mut boot = std::process::Command::new(rapport_tests::bin("rapport").unwrap())
-        .arg("--db")
-        .arg(&c)
+    let mut boot = rapport_tests::rapport_command(&c)
+        .unwrap()
         .arg("sync")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

@@ -2,6 +2,7 @@
 //! fresh ports, opens WebDriver sessions on the real app window, saves screenshots. Every
 //! child process is stopped on drop (tauri-driver with SIGTERM, never SIGKILL).
 
+pub mod keychain;
 pub mod team;
 
 use anyhow::{Context, Result, bail};
@@ -309,16 +310,23 @@ pub fn app_pids(db: &Path) -> Vec<u32> {
 
 /// Runs the `rapport` CLI on a store; returns (exit code, stdout, stderr).
 pub fn rapport(db: &Path, args: &[&str]) -> Result<(i32, String, String)> {
-    let out = Command::new(bin("rapport")?)
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()?;
+    let out = rapport_command(db)?.args(args).output()?;
     Ok((
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     ))
+}
+
+/// `rapport --db DB` as a command to add arguments to (on the tests' keychain session when
+/// one runs).
+pub fn rapport_command(db: &Path) -> Result<Command> {
+    let mut c = Command::new(bin("rapport")?);
+    c.arg("--db").arg(db);
+    if let Some(bus) = keychain::bus() {
+        c.env("DBUS_SESSION_BUS_ADDRESS", bus);
+    }
+    Ok(c)
 }
 
 /// Replaces the whole search query at once (as a paste does), so no half-typed query runs.

@@ -27,6 +27,8 @@ impl TeamServer {
     /// Starts on a given port (`0`: a free one; a restarted server keeps its port, so the
     /// stores signed in to it reach it again).
     pub fn start_on(data: &Path, port: u16) -> Result<TeamServer> {
+        // The clients keep their device tokens in a Secret Service, as on a desktop.
+        crate::keychain::start().context("no Secret Service (apt: dbus-daemon gnome-keyring)")?;
         let mut cmd = Command::new(bin("rapport-server")?);
         cmd.arg("--data")
             .arg(data)
@@ -139,7 +141,11 @@ pub fn login(
     email: &str,
     password: &str,
 ) -> Result<(i32, String, String)> {
-    let out = Command::new(bin("rapport")?)
+    let mut c = Command::new(bin("rapport")?);
+    if let Some(bus) = crate::keychain::bus() {
+        c.env("DBUS_SESSION_BUS_ADDRESS", bus);
+    }
+    let out = c
         .arg("--db")
         .arg(db)
         .args([

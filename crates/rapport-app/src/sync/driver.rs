@@ -187,6 +187,11 @@ impl<T: Transport + ClientBound> Driver<T> {
         }) {
             let outcome = self.exec(&r).await;
             let failed = match &outcome {
+                // A refused push (a viewer): the machine goes on pulling.
+                Outcome::Failed(Failure::Api {
+                    code: ErrorCode::Forbidden,
+                    ..
+                }) if r == Request::Push => None,
                 Outcome::Failed(f) => Some(f.clone()),
                 _ => None,
             };

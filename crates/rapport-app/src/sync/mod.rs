@@ -41,8 +41,11 @@ pub struct LoginArgs {
 /// The environment variable that overrides the keychain's token (headless use, tests).
 pub const TOKEN_ENV: &str = "RAPPORT_SYNC_TOKEN";
 
-fn token_account(server_url: &str, org_id: &str) -> String {
-    format!("sync:{org_id}@{server_url}")
+/// The keychain account of one store's device token: per client (each store is its own
+/// device with its own token, so two stores on one machine, signed in as different members of
+/// one org, never share a token).
+fn token_account(server_url: &str, org_id: &str, client_id: &str) -> String {
+    format!("sync:{org_id}:{client_id}@{server_url}")
 }
 
 impl App {
@@ -113,7 +116,7 @@ impl App {
             .await
             .map_err(|f| failure_error(&f))?;
         if std::env::var_os(TOKEN_ENV).is_none() {
-            crate::save_password(&token_account(http.base(), &org.id), &token)?;
+            crate::save_password(&token_account(http.base(), &org.id, &client_id), &token)?;
         }
         if let Some(ca) = &args.ca_file {
             self.store
@@ -152,11 +155,11 @@ impl App {
     }
 
     /// The device token: `RAPPORT_SYNC_TOKEN`, else the keychain's.
-    fn sync_token(&self, server_url: &str, org_id: &str) -> Result<String> {
+    fn sync_token(&self, st: &rapport_store::SyncState) -> Result<String> {
         if let Some(t) = std::env::var_os(TOKEN_ENV) {
             return Ok(t.to_string_lossy().into_owned());
         }
-        crate::load_password(&token_account(server_url, org_id))?
+        crate::load_password(&token_account(&st.server_url, &st.org_id, &st.client_id))?
             .map(|s| s.expose().to_string())
             .ok_or_else(|| {
                 AppError::new(
@@ -169,7 +172,7 @@ impl App {
     /// A driver for this store's server (the caller runs it once or keeps it running).
     pub async fn sync_driver(&self) -> Result<Driver<Http>> {
         let st = self.store.joined_state().await?;
-        let token = self.sync_token(&st.server_url, &st.org_id)?;
+        let token = self.sync_token(&st)?;
         let ca = self.store.meta("sync_ca_file").await?.map(PathBuf::from);
         let http = Http::new(&st.server_url, ca.as_deref())
             .map_err(|f| failure_error(&f))?
@@ -203,13 +206,13 @@ impl App {
     /// changes the server never received.
     pub async fn sync_logout(&self) -> Result<i64> {
         let st = self.store.joined_state().await?;
-        if let Ok(token) = self.sync_token(&st.server_url, &st.org_id) {
+        if let Ok(token) = self.sync_token(&st) {
             let ca = self.store.meta("sync_ca_file").await?.map(PathBuf::from);
             if let Ok(http) = Http::new(&st.server_url, ca.as_deref()) {
                 let _ = http.with_token(&token).logout().await;
             }
         }
-        crate::forget_password(&token_account(&st.server_url, &st.org_id))?;
+        crate::forget_password(&token_account(&st.server_url, &st.org_id, &st.client_id))?;
         Ok(self.store.leave().await?)
     }
 }

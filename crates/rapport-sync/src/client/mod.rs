@@ -164,6 +164,9 @@ pub struct Client {
     socket_failures: u32,
     socket_retry_at: Option<u64>,
     stopped: bool,
+    /// The server refused a push as not allowed (a viewer): pull only; local changes stay
+    /// on this device (counted as pending) until the role allows pushing again (`SyncNow`).
+    read_only: bool,
     status: Status,
     /// Deterministic jitter source (SplitMix64).
     seed: u64,
@@ -188,6 +191,7 @@ impl Client {
             socket_failures: 0,
             socket_retry_at: None,
             stopped: false,
+            read_only: false,
             status: Status::Syncing,
             seed,
         }
@@ -201,7 +205,7 @@ impl Client {
     pub fn idle(&self) -> bool {
         self.in_flight.is_none()
             && self.queue.is_empty()
-            && !self.push_wanted
+            && (!self.push_wanted || self.read_only)
             && !self.pull_wanted
             && self.registered
             && self.bootstrapped
@@ -290,6 +294,7 @@ impl Client {
             }
             Event::SyncNow => {
                 self.stopped = false;
+                self.read_only = false;
                 self.retry_at = None;
                 self.failures = 0;
                 self.push_wanted = true;
@@ -377,6 +382,13 @@ impl Client {
                     .and_then(|v| v.as_str().map(str::to_string))
                     .unwrap_or_default();
                 match code {
+                    ErrorCode::Forbidden if req == Request::Push => {
+                        // Signed in, but may not change records (a viewer): keep pulling.
+                        self.read_only = true;
+                        self.failures = 0;
+                        self.retry_at = None;
+                        return;
+                    }
                     ErrorCode::Unauthorized | ErrorCode::Forbidden | ErrorCode::NotFound => {
                         // Credentials or membership are gone: stop, keep the data, say why.
                         self.stopped = true;
@@ -454,7 +466,7 @@ impl Client {
                 Some(self.queue.remove(0))
             } else if !self.registered {
                 Some(Request::Register)
-            } else if self.push_wanted {
+            } else if self.push_wanted && !self.read_only {
                 // Push before anything else: a client's own changes are the ones only it has
                 // (also before a re-bootstrap).
                 Some(Request::Push)

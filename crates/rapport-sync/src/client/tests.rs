@@ -304,3 +304,25 @@ fn a_revoked_token_on_the_socket_stops_and_says_so() {
     assert!(matches!(c.status(), Status::Stopped { code, .. } if code == "revoked"));
     assert!(sends(&c.step(Event::LocalChange, 11)).is_empty());
 }
+
+/// A viewer: the server refuses the push; the client keeps pulling, finishes, and does not
+/// push local changes again until asked to sync now (the role may have changed).
+#[test]
+fn a_refused_push_makes_the_client_read_only_but_it_keeps_pulling() {
+    let mut c = synced();
+    c.step(Event::LocalChange, 10);
+    let a = c.step(Event::Done(Request::Push, api(ErrorCode::Forbidden)), 11);
+    assert!(!a.contains(&Action::Disconnect));
+    assert!(!matches!(c.status(), Status::Stopped { .. }));
+    let a = c.step(Event::Poke { seq: 9, cursor: 1 }, 12);
+    assert_eq!(sends(&a), [Request::Pull]);
+    ok(&mut c, Request::Pull, false, 13);
+    assert!(
+        c.idle(),
+        "a read-only client finishes with its changes pending"
+    );
+    let a = c.step(Event::LocalChange, 14);
+    assert!(sends(&a).is_empty());
+    let a = c.step(Event::SyncNow, 15);
+    assert_eq!(sends(&a), [Request::Push]);
+}

@@ -1,0 +1,38 @@
+//! The SQLite backend (the default: one file in the data directory, nothing to install):
+//! WAL, a busy timeout so admin commands from another process wait for the server's writes,
+//! and its own migrations. Pokes stay in the process (one server per data directory).
+
+use crate::db::{Backend, Db, Result};
+use sqlx::Executor;
+use sqlx::any::AnyPoolOptions;
+
+/// The database file's URL in a data directory.
+pub fn url_for(dir: &std::path::Path) -> String {
+    format!(
+        "sqlite://{}?mode=rwc",
+        dir.join("rapport-server.db").display()
+    )
+}
+
+pub async fn open(url: &str) -> Result<Db> {
+    let pool = AnyPoolOptions::new()
+        .max_connections(8)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 15000; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await?;
+    sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+    Ok(Db {
+        pool,
+        backend: Backend::Sqlite,
+        url: url.to_string(),
+    })
+}
