@@ -194,7 +194,8 @@ impl SimServer for RefServer {
                                         clocks: cl,
                                         deleted: false,
                                     },
-                                    body_rev: None, updated_by: None,
+                                    body_rev: None,
+                                    updated_by: None,
                                 },
                             );
                             conflict = Some(cid);
@@ -261,7 +262,8 @@ impl SimServer for RefServer {
                     id: op.id.clone(),
                     lead_id: op.lead_id.clone(),
                     state: merged,
-                    body_rev, updated_by: None,
+                    body_rev,
+                    updated_by: None,
                 },
             );
             results.push(OpResult {

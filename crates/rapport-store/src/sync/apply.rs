@@ -174,7 +174,15 @@ impl Writer {
                     if let Some(l) = here {
                         overridden.extend(overrides(l, &merged, self.hlc.node).into_iter().map(
                             |(field, mine, theirs)| {
-                                (e, c.id.clone(), c.lead_id.clone(), field, mine, theirs, c.updated_by.clone())
+                                (
+                                    e,
+                                    c.id.clone(),
+                                    c.lead_id.clone(),
+                                    field,
+                                    mine,
+                                    theirs,
+                                    c.updated_by.clone(),
+                                )
                             },
                         ));
                     }

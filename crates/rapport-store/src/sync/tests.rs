@@ -720,12 +720,40 @@ async fn a_pulled_value_that_replaces_one_this_store_wrote_is_recorded() {
     a.join(&join_info("a")).await.unwrap();
     b.join(&join_info("b")).await.unwrap();
     let l = lead(&a, "Contested").await;
-    let seed: Vec<Change> = a.pending_ops(100).await.unwrap().iter().map(|o| as_change(o, 1)).collect();
+    let seed: Vec<Change> = a
+        .pending_ops(100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|o| as_change(o, 1))
+        .collect();
     b.apply_changes(&seed, Progress::None).await.unwrap();
-    edit(&a, l.id, LeadPatch { status_label: Some("Qualified".into()), ..Default::default() }).await;
+    edit(
+        &a,
+        l.id,
+        LeadPatch {
+            status_label: Some("Qualified".into()),
+            ..Default::default()
+        },
+    )
+    .await;
     // B's edit of the same field is newer.
-    edit(&b, l.id, LeadPatch { status_label: Some("Customer".into()), ..Default::default() }).await;
-    let mut from_b: Vec<Change> = b.pending_ops(100).await.unwrap().iter().map(|o| as_change(o, 2)).collect();
+    edit(
+        &b,
+        l.id,
+        LeadPatch {
+            status_label: Some("Customer".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut from_b: Vec<Change> = b
+        .pending_ops(100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|o| as_change(o, 2))
+        .collect();
     for c in &mut from_b {
         c.updated_by = Some("joe".into());
     }
@@ -737,7 +765,19 @@ async fn a_pulled_value_that_replaces_one_this_store_wrote_is_recorded() {
     assert_eq!(status[0].theirs.as_deref(), Some("\"Customer\""));
     assert_eq!(status[0].by_user.as_deref(), Some("joe"));
     // B lost nothing of its own: no override there.
-    let from_a: Vec<Change> = a.pending_ops(100).await.unwrap().iter().map(|o| as_change(o, 3)).collect();
+    let from_a: Vec<Change> = a
+        .pending_ops(100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|o| as_change(o, 3))
+        .collect();
     b.apply_changes(&from_a, Progress::None).await.unwrap();
-    assert!(b.overrides(l.id).await.unwrap().iter().all(|o| o.field != "status_label"));
+    assert!(
+        b.overrides(l.id)
+            .await
+            .unwrap()
+            .iter()
+            .all(|o| o.field != "status_label")
+    );
 }
