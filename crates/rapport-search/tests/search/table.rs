@@ -581,9 +581,14 @@ async fn bench_runs_and_its_sql_is_valid() {
         "acme",
         "email(opened:yes)",
         "contact(email(opened:yes))",
+        "email:a",
+        "1",
+        "phone:415",
         "*",
     ] {
         assert_eq!(by_query(q).hits, by_query(q).sql_hits, "{q}");
     }
+    // Every query: the bench fails on any difference.
+    assert_eq!(report.disagreements(), Vec::<String>::new());
     assert!(report.write_visible_max_ms < 1000.0, "{report:?}");
 }
