@@ -85,15 +85,18 @@ fn opts() -> Result<Opts> {
 async fn main() -> Result<()> {
     let o = opts()?;
     let mut rows: Vec<Row> = Vec::new();
+    // Wrong answers found while measuring: the bench fails after printing its table.
+    let mut wrong: Vec<String> = Vec::new();
     if o.wants("foundation") || o.wants("search") || o.wants("sync") {
         let db = match search::existing_store(&o) {
             Some(db) => db,
             None => foundation::run(&o, &mut rows).await?,
         };
-        if o.wants("search")
-            && let Err(e) = search::run(&db, &mut rows).await
-        {
-            eprintln!("bench: search not measured: {e:#}");
+        if o.wants("search") {
+            match search::run(&db, &mut rows).await {
+                Ok(differ) => wrong.extend(differ),
+                Err(e) => eprintln!("bench: search not measured: {e:#}"),
+            }
         }
         if o.wants("sync")
             && let Err(e) = sync::run(&o, &db, &mut rows).await
@@ -124,6 +127,12 @@ async fn main() -> Result<()> {
     // RAPPORT_BENCH_KEEP=1 keeps the generated files (the CSV, the stores) for profiling.
     if std::env::var_os("RAPPORT_BENCH_KEEP").is_none() {
         let _ = std::fs::remove_dir_all(&o.work);
+    }
+    if !wrong.is_empty() {
+        anyhow::bail!(
+            "search hit counts differ from the SQL baseline:\n  {}",
+            wrong.join("\n  ")
+        );
     }
     Ok(())
 }

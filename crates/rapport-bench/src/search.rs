@@ -15,7 +15,9 @@ pub fn existing_store(o: &crate::Opts) -> Option<std::path::PathBuf> {
     (o.only == ["search"]).then(|| std::path::PathBuf::from(db))
 }
 
-pub async fn run(db: &Path, rows: &mut Vec<Row>) -> Result<()> {
+/// Measures search; returns the queries whose hit count differs from the SQL baseline's
+/// (the bench then fails, after printing the table).
+pub async fn run(db: &Path, rows: &mut Vec<Row>) -> Result<Vec<String>> {
     let app = App::open(db).await?;
     eprintln!("bench: building the search index…");
     let index = app.search_index().await?;
@@ -25,8 +27,9 @@ pub async fn run(db: &Path, rows: &mut Vec<Row>) -> Result<()> {
     };
     let report = rapport_search::bench::bench_queries(index, clock, 50).await?;
     for q in &report.rows {
+        let differs = if q.agrees() { "" } else { " ≠ SQL" };
         rows.push(Row::new(
-            &format!("search p50 `{}` ({} hits)", q.query, q.hits),
+            &format!("search p50 `{}` ({} hits{differs})", q.query, q.hits),
             q.p50_us as f64,
             "µs",
             &format!("SQL p50 ({} hits)", q.sql_hits),
@@ -67,5 +70,5 @@ pub async fn run(db: &Path, rows: &mut Vec<Row>) -> Result<()> {
         report.write_visible_max_ms,
         "< 100 ms",
     ));
-    Ok(())
+    Ok(report.disagreements())
 }

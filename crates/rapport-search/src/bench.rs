@@ -25,6 +25,13 @@ pub struct BenchRow {
     pub sql_p99_us: u64,
 }
 
+impl BenchRow {
+    /// Whether the index and the SQL baseline found the same number of leads.
+    pub fn agrees(&self) -> bool {
+        self.hits == self.sql_hits
+    }
+}
+
 /// Everything the bench measures.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
@@ -36,6 +43,18 @@ pub struct BenchReport {
     /// Commit of one write until a search sees it.
     pub write_visible_p50_ms: f64,
     pub write_visible_max_ms: f64,
+}
+
+impl BenchReport {
+    /// The queries whose index answer differs from the SQL baseline's, described; the bench
+    /// fails when there is any (a wrong answer is never a timing).
+    pub fn disagreements(&self) -> Vec<String> {
+        self.rows
+            .iter()
+            .filter(|r| !r.agrees())
+            .map(|r| format!("`{}`: index {} hits, SQL {}", r.query, r.hits, r.sql_hits))
+            .collect()
+    }
 }
 
 /// `(query, SQL baseline)`. The SQL returns `(id, total)` rows: the first page in the query's
@@ -96,6 +115,17 @@ const CASES: &[(&str, &str)] = &[
     (
         "phone:415",
         "SELECT l.id, count(*) OVER () FROM leads l WHERE l.deleted = 0 AND EXISTS (SELECT 1 FROM contacts c, json_each(c.data, '$.phones') p WHERE c.lead_id = l.id AND c.deleted = 0 AND (json_extract(p.value, '$.phone') LIKE '+415%' OR json_extract(p.value, '$.phone') LIKE '+1415%')) ORDER BY l.date_updated DESC LIMIT 50",
+    ),
+    // One-word prefixes over many distinct words (every email word starting with `a`;
+    // every word starting with `1`: phone digits, zips, numbers): the index must find all
+    // of them, fast.
+    (
+        "email:a",
+        "SELECT l.id, count(*) OVER () FROM leads l WHERE l.deleted = 0 AND EXISTS (SELECT 1 FROM contacts c, json_each(c.data, '$.emails') e WHERE c.lead_id = l.id AND c.deleted = 0 AND (' ' || lower(replace(replace(replace(replace(replace(json_extract(e.value, '$.email'), '@', ' '), '.', ' '), '-', ' '), '_', ' '), '+', ' '))) LIKE '% a%') ORDER BY l.date_updated DESC LIMIT 50",
+    ),
+    (
+        "1",
+        "SELECT l.id, count(*) OVER () FROM leads l WHERE l.deleted = 0 AND (l.id IN (SELECT lead_id FROM lead_fts WHERE lead_fts MATCH '1*') OR EXISTS (SELECT 1 FROM contacts c, json_each(c.data, '$.phones') p WHERE c.lead_id = l.id AND c.deleted = 0 AND ltrim(json_extract(p.value, '$.phone'), '+') LIKE '1%') OR EXISTS (SELECT 1 FROM json_each(l.data, '$.custom') v WHERE (' ' || v.value) LIKE '% 1%') OR EXISTS (SELECT 1 FROM json_each(l.data, '$.addresses') a WHERE (' ' || coalesce(json_extract(a.value, '$.zipcode'), '') || ' ' || coalesce(json_extract(a.value, '$.address_2'), '') || ' ' || coalesce(json_extract(a.value, '$.country'), '')) LIKE '% 1%')) ORDER BY l.date_updated DESC LIMIT 50",
     ),
     (
         "call(duration > 600)",

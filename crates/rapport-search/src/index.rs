@@ -285,7 +285,8 @@ impl SearchIndex {
         ))
     }
 
-    /// The context a query is planned in: custom fields, Smart Views and the local user.
+    /// The context a query is planned in: custom fields, Smart Views, the local user, and
+    /// the closed sets values are checked against (lead statuses, users).
     pub async fn context(&self, clock: Clock) -> Result<Context> {
         let store = &self.inner.store;
         Ok(Context {
@@ -293,6 +294,13 @@ impl SearchIndex {
             me: Some(store.local_user().await?.id),
             fields: store.fields().await?,
             views: store.views().await?,
+            statuses: store
+                .statuses()
+                .await?
+                .into_iter()
+                .map(|s| s.label)
+                .collect(),
+            users: store.users().await?,
         })
     }
 

@@ -6,7 +6,7 @@
 
 use std::ops::Bound;
 
-use rapport_core::{CustomFieldDef, Id, SmartView};
+use rapport_core::{CustomFieldDef, Id, SmartView, User};
 use rapport_query::{
     CmpOp, Diagnostic, ErrorCode, Expr, Field, HasTarget, Query, Scope, Spanned, SubObject, Value,
     did_you_mean, parse,
@@ -23,6 +23,57 @@ pub struct Context {
     pub me: Option<Id>,
     pub fields: Vec<CustomFieldDef>,
     pub views: Vec<SmartView>,
+    /// The lead statuses' labels, in their order: `status:` takes one of them.
+    pub statuses: Vec<String>,
+    /// The users: `owner:`, `opportunity_user:`, `user:` and `assignee:` name one of them.
+    pub users: Vec<User>,
+}
+
+/// The opportunity statuses `opportunity:` and `opportunity(status:…)` take: the labels
+/// operations accept, which are also the status types (`active`, `won`, `lost`).
+const OPPORTUNITY_STATUSES: [&str; 3] = ["Active", "Won", "Lost"];
+
+/// The closed sets of values other label fields take (what the index stores for them).
+const DIRECTIONS: [&str; 2] = ["inbound", "outbound"];
+const PERIODS: [&str; 3] = ["one_time", "monthly", "annual"];
+
+/// At most this many values are listed in an "unknown value" error.
+const LIST_MAX: usize = 12;
+
+/// `values` as a list for a message: the first [`LIST_MAX`], then how many more.
+fn listing<'a>(values: impl IntoIterator<Item = &'a str>) -> String {
+    let values: Vec<&str> = values.into_iter().collect();
+    if values.is_empty() {
+        return "none".into();
+    }
+    let mut out = values
+        .iter()
+        .take(LIST_MAX)
+        .map(|v| format!("`{v}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if values.len() > LIST_MAX {
+        out.push_str(&format!(" and {} more", values.len() - LIST_MAX));
+    }
+    out
+}
+
+/// Whether `query`'s words appear in order in `value`'s words (the last one a prefix
+/// when `prefix`): how a user's name or email matches a word or phrase.
+fn words_match(value: &str, query: &[String], prefix: bool) -> bool {
+    let value = tokens(value);
+    if query.is_empty() {
+        return true;
+    }
+    value.windows(query.len()).any(|w| {
+        w.iter().zip(query).enumerate().all(|(i, (a, b))| {
+            if prefix && i == query.len() - 1 {
+                a.starts_with(b.as_str())
+            } else {
+                a == b
+            }
+        })
+    })
 }
 
 /// One index condition. Text fields are named as in `schema::TEXT_FIELDS`.
@@ -318,6 +369,82 @@ struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
+    /// Checks that a label field's value is one its closed set holds (lead statuses,
+    /// opportunity statuses, directions, periods): an unknown one is an error listing what
+    /// exists, never zero results. Fields whose values are open (a call's status or
+    /// disposition) take any value.
+    fn known_label(
+        &self,
+        scope: Scope,
+        key: &str,
+        label: &str,
+        value: &Spanned<Value>,
+    ) -> Result<(), Diagnostic> {
+        let (noun, plural, known): (&str, &str, Vec<&str>) = match (scope, key) {
+            (Scope::Lead, "status") => (
+                "status",
+                "statuses",
+                self.ctx.statuses.iter().map(String::as_str).collect(),
+            ),
+            (Scope::Lead, "opportunity") | (Scope::Sub(SubObject::Opportunity), "status") => (
+                "opportunity status",
+                "opportunity statuses",
+                OPPORTUNITY_STATUSES.to_vec(),
+            ),
+            (_, "direction") => ("direction", "directions", DIRECTIONS.to_vec()),
+            (_, "period") => ("period", "periods", PERIODS.to_vec()),
+            _ => return Ok(()),
+        };
+        let wanted = norm(label);
+        if known.iter().any(|k| norm(k) == wanted) {
+            return Ok(());
+        }
+        let list = listing(known.iter().copied());
+        let hint = match did_you_mean(label, known.iter().copied()) {
+            Some(best) => format!("did you mean `{best}`? {plural} are {list}"),
+            None => format!("{plural} are {list}"),
+        };
+        Err(Diagnostic::new(
+            ErrorCode::BadValue,
+            value.span.clone(),
+            format!("unknown {noun} `{label}`; {plural} are {list}"),
+        )
+        .with_hint(hint))
+    }
+
+    /// Checks that a user field's word (a prefix) or phrase names at least one user, by
+    /// the words of their name or email: an unknown user is an error listing the users.
+    fn known_user(
+        &self,
+        text: &str,
+        prefix: bool,
+        value: &Spanned<Value>,
+    ) -> Result<(), Diagnostic> {
+        let query = tokens(text);
+        let users = &self.ctx.users;
+        if query.is_empty()
+            || users.iter().any(|u| {
+                words_match(&u.name, &query, prefix)
+                    || u.email
+                        .as_deref()
+                        .is_some_and(|e| words_match(e, &query, prefix))
+            })
+        {
+            return Ok(());
+        }
+        let list = listing(users.iter().map(|u| u.name.as_str()));
+        let hint = match did_you_mean(text, users.iter().map(|u| u.name.as_str())) {
+            Some(best) => format!("did you mean `{best}`? users are {list}; `me` is you"),
+            None => format!("users are {list}; `me` is you"),
+        };
+        Err(Diagnostic::new(
+            ErrorCode::BadValue,
+            value.span.clone(),
+            format!("unknown user `{text}`; users are {list}"),
+        )
+        .with_hint(hint))
+    }
+
     fn expr(&mut self, e: &Expr, scope: Scope) -> Result<Node, Diagnostic> {
         Ok(match e {
             Expr::And(v) => Node::And(
@@ -572,13 +699,20 @@ impl Resolver<'_> {
             },
             Kind::Label(f) => match v {
                 Value::Any => Node::Present(f.into()),
-                Value::Label(s) | Value::Word(s) | Value::Phrase(s) => Node::Exact {
-                    key: f.into(),
-                    value: norm(s),
-                },
+                Value::Label(s) | Value::Word(s) | Value::Phrase(s) => {
+                    self.known_label(scope, f, s, value)?;
+                    Node::Exact {
+                        key: f.into(),
+                        value: norm(s),
+                    }
+                }
                 _ => return Err(bad()),
             },
             Kind::User(f) => match v {
+                Value::Word(s) | Value::Phrase(s) => {
+                    self.known_user(s, matches!(v, Value::Word(_)), value)?;
+                    words(f, s, matches!(v, Value::Word(_)))
+                }
                 Value::Any => Node::Present(f.into()),
                 Value::Me => match self.ctx.me {
                     Some(me) => Node::Exact {
@@ -587,8 +721,6 @@ impl Resolver<'_> {
                     },
                     None => Node::Nothing,
                 },
-                Value::Word(s) => words(f, s, true),
-                Value::Phrase(s) => words(f, s, false),
                 _ => return Err(bad()),
             },
             Kind::Ts(f) | Kind::Day(f) => {

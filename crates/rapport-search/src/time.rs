@@ -29,6 +29,8 @@ pub enum DateCond {
 /// Far past / far future, when date arithmetic leaves jiff's range.
 const FAR_PAST: i64 = -377_705_116_800_000;
 
+const DAY_MS: i64 = 86_400_000;
+
 impl Clock {
     pub fn new(now: Timestamp, tz: TimeZone) -> Clock {
         Clock { now, tz }
@@ -40,9 +42,32 @@ impl Clock {
 
     /// The first instant of `date` in this time zone, in ms.
     pub fn day_start(&self, date: civil::Date) -> i64 {
-        date.to_zoned(self.tz.clone())
-            .map(|z| z.timestamp().as_millisecond())
-            .unwrap_or(FAR_PAST)
+        self.instant(date.at(0, 0, 0, 0))
+    }
+
+    /// The instant of a local date and time, in ms. jiff's instants end a little before
+    /// 9999-12-31 (its civil dates do not): a local time past them is placed with the
+    /// zone's offset at jiff's last instant, so every date the query grammar accepts (up
+    /// to 9999-12-31 23:59) has its instant and dates keep their order.
+    fn instant(&self, dt: civil::DateTime) -> i64 {
+        match self.tz.to_zoned(dt) {
+            Ok(z) => z.timestamp().as_millisecond(),
+            Err(_) if dt.year() > 0 => {
+                let offset = i64::from(self.tz.to_offset(Timestamp::MAX).seconds()) * 1000;
+                let time = i64::from(dt.hour()) * 3_600_000 + i64::from(dt.minute()) * 60_000;
+                day_number(dt.date()) * DAY_MS + time - offset
+            }
+            Err(_) => FAR_PAST,
+        }
+    }
+
+    /// The first instant after `date`, in ms: the start of the next day (also after
+    /// 9999-12-31, the last civil date).
+    fn day_end(&self, date: civil::Date) -> i64 {
+        match date.tomorrow() {
+            Ok(next) => self.day_start(next),
+            Err(_) => self.day_start(date) + DAY_MS,
+        }
     }
 
     /// `[start, end)` of a calendar date (or of the minute, with a time of day).
@@ -52,14 +77,9 @@ impl Clock {
             return (FAR_PAST, FAR_PAST);
         };
         match date.time() {
-            None => (self.day_start(day), self.day_start(next_day(day))),
+            None => (self.day_start(day), self.day_end(day)),
             Some((h, m)) => {
-                let dt = day.at(h as i8, m as i8, 0, 0);
-                let start = self
-                    .tz
-                    .to_zoned(dt)
-                    .map(|z| z.timestamp().as_millisecond())
-                    .unwrap_or(FAR_PAST);
+                let start = self.instant(day.at(h as i8, m as i8, 0, 0));
                 (start, start + 60_000)
             }
         }
@@ -90,11 +110,20 @@ impl Clock {
             .unwrap_or(FAR_PAST)
     }
 
-    /// The local date of an instant.
+    /// The local date of an instant (past jiff's last instant, by the offset
+    /// [`Clock::instant`] uses there; the last civil date at most).
     pub fn date_of(&self, ms: i64) -> civil::Date {
-        Timestamp::from_millisecond(ms)
-            .map(|t| t.to_zoned(self.tz.clone()).date())
-            .unwrap_or(civil::Date::MIN)
+        match Timestamp::from_millisecond(ms) {
+            Ok(t) => t.to_zoned(self.tz.clone()).date(),
+            Err(_) if ms > 0 => {
+                let offset = i64::from(self.tz.to_offset(Timestamp::MAX).seconds()) * 1000;
+                let days = (ms + offset).div_euclid(DAY_MS);
+                civil::date(1970, 1, 1)
+                    .checked_add(Span::new().days(days))
+                    .unwrap_or(civil::Date::MAX)
+            }
+            Err(_) => civil::Date::MIN,
+        }
     }
 
     /// The condition `field op value` puts on an instant.
@@ -105,11 +134,11 @@ impl Clock {
             Value::Date(d) => self.interval(*d),
             Value::Today => {
                 let today = self.today_minus(0);
-                (self.day_start(today), self.day_start(next_day(today)))
+                (self.day_start(today), self.day_end(today))
             }
             Value::Yesterday => {
                 let day = self.today_minus(1);
-                (self.day_start(day), self.day_start(next_day(day)))
+                (self.day_start(day), self.day_end(day))
             }
             Value::Relative { amount, unit } => {
                 let point = self.ago(*amount, *unit);
@@ -121,10 +150,7 @@ impl Clock {
                     CmpOp::Ge => DateCond::Range(None, Some(point + 1)),
                     CmpOp::Match | CmpOp::Eq => {
                         let day = self.date_of(point);
-                        DateCond::Range(
-                            Some(self.day_start(day)),
-                            Some(self.day_start(next_day(day))),
-                        )
+                        DateCond::Range(Some(self.day_start(day)), Some(self.day_end(day)))
                     }
                 });
             }
@@ -152,10 +178,6 @@ impl Clock {
         let n = day_number(day);
         if self.day_start(day) >= ms { n } else { n + 1 }
     }
-}
-
-fn next_day(d: civil::Date) -> civil::Date {
-    d.tomorrow().unwrap_or(civil::Date::MAX)
 }
 
 /// Days since 1970-01-01 of a civil date.
@@ -232,6 +254,44 @@ mod tests {
                 Some(ms("2024-03-16T07:00:00Z"))
             ))
         );
+    }
+
+    /// Failed before the fix: 9999-12-31 has no instant in jiff, so its start fell back to
+    /// the far past (`> 9999-12-31` matched everything, `< 9999-12-31` nothing).
+    #[test]
+    fn the_last_dates_of_the_grammar_compare_in_order() {
+        let now = ms("2024-03-15T15:00:00Z");
+        for tz in ["America/Los_Angeles", "UTC", "Pacific/Kiritimati"] {
+            let c = Clock::new(
+                "2024-03-15T15:00:00Z".parse().unwrap(),
+                TimeZone::get(tz).unwrap(),
+            );
+            let last = Value::Date(Date::new(9999, 12, 31).unwrap());
+            let Some(DateCond::Range(Some(after), None)) = c.cond(CmpOp::Gt, &last) else {
+                panic!("{tz}")
+            };
+            let Some(DateCond::Range(None, Some(before))) = c.cond(CmpOp::Lt, &last) else {
+                panic!("{tz}")
+            };
+            assert!(now < before && before < after, "{tz}: {before} {after}");
+            assert_eq!(after - before, 86_400_000, "{tz}");
+            // The day before ends where the last day starts; a minute is inside its day.
+            let prev = Value::Date(Date::new(9999, 12, 30).unwrap());
+            assert_eq!(
+                c.cond(CmpOp::Le, &prev),
+                Some(DateCond::Range(None, Some(before)))
+            );
+            let minute = Value::Date(Date::new(9999, 12, 31).unwrap().at(23, 59).unwrap());
+            assert_eq!(
+                c.cond(CmpOp::Match, &minute),
+                Some(DateCond::Range(Some(after - 60_000), Some(after)))
+            );
+            assert_eq!(c.date_of(before), civil::date(9999, 12, 31), "{tz}");
+            assert_eq!(
+                c.day_range(Some(before), Some(after)).1.unwrap() - 1,
+                day_number(civil::date(9999, 12, 31))
+            );
+        }
     }
 
     #[test]

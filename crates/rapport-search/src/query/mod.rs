@@ -37,8 +37,8 @@ use tantivy::columnar::{Column, ColumnIndex, ColumnType, MonotonicallyMappableTo
 use tantivy::index::SegmentId;
 use tantivy::query::{
     AllQuery, BitSetDocSet, BooleanQuery, BoostQuery, ConstScorer, EmptyQuery, EmptyScorer,
-    EnableScoring, Explanation, Occur, PhrasePrefixQuery, PhraseQuery, Query, RangeQuery, Scorer,
-    TermQuery, Weight,
+    EnableScoring, Explanation, InvertedIndexRangeQuery, Occur, PhrasePrefixQuery, PhraseQuery,
+    Query, RangeQuery, Scorer, TermQuery, Weight,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{
@@ -72,7 +72,9 @@ pub struct Builder<'a> {
 type Q = Box<dyn Query>;
 
 /// How many words a phrase's last (prefix) word may expand to, per segment. tantivy
-/// allocates this up front, so it stays bounded; single words have no limit.
+/// allocates this up front, so it stays bounded. A single word has no limit: it is a
+/// range of the term dictionary ([`prefix_query`]), never a `PhrasePrefixQuery` (whose
+/// one-term form stops after its `max_expansions` words, 50 by default).
 const MAX_EXPANSIONS: u32 = 2_000;
 
 /// The activity fields that are part of a lead's free text (see [`Builder::lead_text`]):
@@ -191,6 +193,30 @@ fn is_number(name: &str) -> bool {
 
 fn term_query(term: Term) -> Q {
     Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
+}
+
+/// Every word of `term`'s field that starts with `term`'s text, however many: the range
+/// `[prefix, next)` of the term dictionary, where `next` is the smallest byte string above
+/// every string with that prefix. The matches are gathered into one bit set per segment
+/// (each word's postings read once, without frequencies), with a constant score.
+fn prefix_query(term: &Term) -> Q {
+    let field = term.field();
+    let mut end = term.serialized_value_bytes().to_vec();
+    while end.last() == Some(&u8::MAX) {
+        end.pop();
+    }
+    let upper = match end.last_mut() {
+        Some(last) => {
+            *last += 1;
+            // Only the bytes count for the range (not the term's type).
+            Bound::Excluded(Term::from_field_bytes(field, &end))
+        }
+        None => Bound::Unbounded,
+    };
+    Box::new(InvertedIndexRangeQuery::new(
+        Bound::Included(term.clone()),
+        upper,
+    ))
 }
 
 /// A term matched without scoring (no term frequencies decoded).
@@ -501,7 +527,7 @@ impl Builder<'_> {
             (_, false) => Box::new(PhraseQuery::new(terms)),
             (1, true) => {
                 let exact: Q = Box::new(BoostQuery::new(term_query(terms[0].clone()), 2.0));
-                let prefix: Q = Box::new(PhrasePrefixQuery::new(terms));
+                let prefix = prefix_query(&terms[0]);
                 // The word itself is one of the words it is a prefix of: without scores,
                 // the prefix alone matches the same documents.
                 Box::new(Scored {

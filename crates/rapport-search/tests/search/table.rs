@@ -245,6 +245,17 @@ async fn design_examples() {
         ),
         ("created > 30 days ago", except(&["Café Berlin"])),
         ("created < 30 days ago", vec!["Café Berlin"]),
+        // The last date the grammar accepts still compares as a date (before the fix its
+        // start fell back to the far past: `>` found every lead, `<` none).
+        ("created > 9999-12-31", vec![]),
+        ("created >= 9999-12-31T23:59", vec![]),
+        ("created < 9999-12-31", except(&[])),
+        ("created <= 9999-12-31", except(&[])),
+        // Values of closed sets that exist are no errors, matched or not.
+        ("opportunity:won", vec![]),
+        ("opportunity:\"Lost\"", vec![]),
+        ("owner:m", vec![]),
+        ("owner:\"me\"", vec![]),
         ("created:2024-01-31", vec!["Park Menlo Ventures"]),
         (
             "created >= 2024-01-31 created < 2024-02-01",
@@ -370,14 +381,37 @@ async fn design_examples() {
             "last_caled:yesterday",
             "unknown_field: unknown field `last_caled` @0..10",
         ),
+        // Closed sets (statuses, opportunity statuses, users) refuse values they don't
+        // hold; before the fix each of these was zero leads.
+        (
+            "status:foo",
+            "bad_value: unknown status `foo`; statuses are `Potential`, `Qualified`, `Customer`, `Bad Fit`, `Cold` @7..10",
+        ),
+        (
+            "opportunity:on_hold",
+            "bad_value: unknown opportunity status `on hold`; opportunity statuses are `Active`, `Won`, `Lost` @12..19",
+        ),
+        (
+            "opportunity(status:on_hold)",
+            "bad_value: unknown opportunity status `on hold`; opportunity statuses are `Active`, `Won`, `Lost` @19..26",
+        ),
+        (
+            "owner:zzz",
+            "bad_value: unknown user `zzz`; users are `Me` @6..9",
+        ),
+        (
+            "task(assignee:\"no one\")",
+            "bad_value: unknown user `no one`; users are `Me` @14..22",
+        ),
     ];
+    let mut wrong = vec![];
     for (query, want) in errors {
-        assert_eq!(
-            names(&index, &store, query).await,
-            Err(want.to_string()),
-            "{query}"
-        );
+        let got = names(&index, &store, query).await;
+        if got != Err(want.to_string()) {
+            wrong.push(format!("{query}\n  want {want}\n  got  {got:?}"));
+        }
     }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 
     // Sorting: several keys, default orders.
     assert_eq!(
@@ -547,9 +581,14 @@ async fn bench_runs_and_its_sql_is_valid() {
         "acme",
         "email(opened:yes)",
         "contact(email(opened:yes))",
+        "email:a",
+        "1",
+        "phone:415",
         "*",
     ] {
         assert_eq!(by_query(q).hits, by_query(q).sql_hits, "{q}");
     }
+    // Every query: the bench fails on any difference.
+    assert_eq!(report.disagreements(), Vec::<String>::new());
     assert!(report.write_visible_max_ms < 1000.0, "{report:?}");
 }
