@@ -1,5 +1,5 @@
 //! Installing what is missing: Debian packages (the webkit2gtk 4.1 stack, Xvfb, WebKit's
-//! WebDriver, the SIP test peers, sqlite3 for baselines), `tauri-driver`, and the UI's npm packages.
+//! WebDriver, the SIP test peers, sqlite3 for baselines, PostgreSQL for the server's tests), `tauri-driver`, and the UI's npm packages.
 
 use crate::sh::{cmd, have, root};
 use anyhow::{Result, bail};
@@ -52,6 +52,10 @@ const TEST_PACKAGES: &[&str] = &[
     "dbus-bin",
     "gnome-keyring",
     "libsecret-tools",
+    // The team server's PostgreSQL backend: its story tests start a throwaway cluster
+    // (initdb + postgres on a free loopback port, as the `postgres` user via setpriv).
+    "postgresql",
+    "util-linux",
 ];
 
 /// The `tauri-driver` version the end-to-end tests use.

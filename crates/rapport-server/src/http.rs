@@ -69,6 +69,17 @@ fn fail(code: ErrorCode, msg: impl Into<String>) -> Fail {
 
 type Answer<T> = Result<Json<T>, Fail>;
 
+/// A body that is not the JSON a route takes: 413 when over the limit, else 400.
+fn bad_json(e: axum::extract::rejection::JsonRejection) -> Fail {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return fail(
+            ErrorCode::PayloadTooLarge,
+            format!("the body is over {MAX_BODY} bytes"),
+        );
+    }
+    fail(ErrorCode::BadRequest, e.body_text())
+}
+
 /// The bearer token of a request (header `Authorization: Bearer …`).
 fn bearer(headers: &HeaderMap) -> Option<String> {
     let v = headers.get("authorization")?.to_str().ok()?;
@@ -161,7 +172,7 @@ async fn login(
     State(st): State<AppState>,
     body: Result<Json<LoginRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Answer<LoginResponse> {
-    let Json(req) = body.map_err(|e| fail(ErrorCode::BadRequest, e.body_text()))?;
+    let Json(req) = body.map_err(bad_json)?;
     let wrong = || fail(ErrorCode::Unauthorized, "wrong email or password");
     let Some((user, Some(hash))) = st.db.user_by_email(&req.email).await? else {
         // Same work as a real check, so timing does not tell which emails exist.
@@ -244,7 +255,7 @@ async fn register(
     body: Result<Json<RegisterRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Answer<RegisterResponse> {
     let (org, role) = member_of(&st, &c, &org).await?;
-    let Json(req) = body.map_err(|e| fail(ErrorCode::BadRequest, e.body_text()))?;
+    let Json(req) = body.map_err(bad_json)?;
     Ok(Json(
         st.db
             .register(&org, &c.0.user_id, &role, &req, now_ms())
@@ -262,7 +273,7 @@ async fn push(
     if role == "viewer" {
         return Err(fail(ErrorCode::Forbidden, "a viewer cannot change records"));
     }
-    let Json(req) = body.map_err(|e| fail(ErrorCode::BadRequest, e.body_text()))?;
+    let Json(req) = body.map_err(bad_json)?;
     let resp = st.db.push(&org.id, &c.0.user_id, &req, now_ms()).await?;
     if resp.last_seq > org.last_seq {
         st.hub.poke(&org.id, resp.last_seq).await;
@@ -341,16 +352,7 @@ async fn bootstrap(
                         let n = page.len() as i64;
                         let last = page.last().map(|c| c.id.clone());
                         for c in page {
-                            out.push_str(&line(&BootstrapLine::Record {
-                                entity: c.entity,
-                                id: c.id,
-                                lead_id: c.lead_id,
-                                deleted: false,
-                                fields: c.state.fields,
-                                clocks: c.state.clocks,
-                                seq: c.seq,
-                                body_rev: c.body_rev,
-                            }));
+                            out.push_str(&line(&record_line(c)));
                         }
                         Some((Ok(out), (last, count + n, false)))
                     }
@@ -374,6 +376,20 @@ async fn bootstrap(
         axum::body::Body::from_stream(body),
     )
         .into_response())
+}
+
+/// A live record as a bootstrap line.
+pub fn record_line(c: Change) -> BootstrapLine {
+    BootstrapLine::Record {
+        entity: c.entity,
+        id: c.id,
+        lead_id: c.lead_id,
+        deleted: false,
+        fields: c.state.fields,
+        clocks: c.state.clocks,
+        seq: c.seq,
+        body_rev: c.body_rev,
+    }
 }
 
 fn line<T: serde::Serialize>(v: &T) -> String {

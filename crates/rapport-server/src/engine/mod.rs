@@ -327,8 +327,7 @@ pub fn plan_push(input: PushInput<'_>) -> Result<PushPlan, ApiError> {
         }
         if status == OpStatus::Applied {
             // Did every key the op set win?
-            let lost = op
-                .state
+            let lost = incoming
                 .clocks
                 .iter()
                 .any(|(k, c)| merged.clocks.get(k).is_some_and(|m| m > c));

@@ -2,7 +2,7 @@
 //! invariant of §2.1 at quiescence. A failure names its seed; `cargo xtask sim --seeds N
 //! --from SEED` replays it.
 
-mod reference;
+mod real;
 
 #[tokio::test(flavor = "current_thread")]
 async fn many_seeds_converge_with_nothing_lost() {
@@ -16,7 +16,7 @@ async fn many_seeds_converge_with_nothing_lost() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     for seed in from..from + seeds {
-        let server = std::sync::Arc::new(reference::RefServer::default());
+        let server = std::sync::Arc::new(real::RealServer::new().await);
         let out = rapport_sim::run(rapport_sim::Config::for_seed(seed, 150), server)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
