@@ -425,3 +425,90 @@ fn bad_sign_ins_are_a_clear_message_and_touch_nothing() {
     );
     assert_eq!(lead_export(&j).unwrap().len(), 1);
 }
+
+/// A server restored from an older backup rotates its epoch: clients re-push everything they
+/// hold, so what the backup lacked comes back and every store converges again.
+#[test]
+fn a_restored_server_gets_back_what_its_backup_lacked() {
+    let mut t = team();
+    let a = t.join("sally", false);
+    ok(&a, &["lead", "add", "Before Backup"]);
+    ok(&a, &["sync"]);
+    let backup = t.dir.path().join("backup.db");
+    t.server
+        .admin(&["backup", "--to", backup.to_str().unwrap()], None)
+        .unwrap();
+    ok(&a, &["lead", "add", "After Backup"]);
+    ok(
+        &a,
+        &["note", "add", "Before Backup", "written after the backup"],
+    );
+    ok(&a, &["sync"]);
+    t.server.kill9();
+    let out = t
+        .server
+        .admin(&["restore", "--from", backup.to_str().unwrap()], None)
+        .unwrap();
+    assert!(out.contains("new epoch"), "{out}");
+    // A backup that is not ours is refused and nothing is replaced.
+    let junk = t.dir.path().join("junk.db");
+    std::fs::write(&junk, b"not a database").unwrap();
+    assert!(
+        t.server
+            .admin(&["restore", "--from", junk.to_str().unwrap()], None)
+            .is_err()
+    );
+    t.server = TeamServer::start_on(&t.server.data, t.server.port).unwrap();
+    // The server only has the backup's lead until sally's store re-pushes.
+    let b = t.join("joe", true);
+    ok(&b, &["sync"]);
+    let names = |db: &Path| -> Vec<String> {
+        let mut v: Vec<String> = lead_export(db)
+            .unwrap()
+            .iter()
+            .map(|l| l["name"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&b), ["Before Backup"]);
+    sync_until_done(&a, 5).unwrap();
+    ok(&b, &["sync"]);
+    assert_eq!(names(&b), ["After Backup", "Before Backup"]);
+    assert_eq!(lead_export(&a).unwrap(), lead_export(&b).unwrap());
+}
+
+/// Tombstones collected on the server: a client whose cursor is behind the horizon is told to
+/// bootstrap again (410) and does, without resurrecting the deleted lead.
+#[test]
+fn a_client_behind_the_tombstone_horizon_bootstraps_again() {
+    let t = team();
+    let a = t.join("sally", false);
+    let b = t.join("joe", true);
+    ok(&a, &["lead", "add", "Doomed"]);
+    ok(&a, &["lead", "add", "Kept"]);
+    ok(&a, &["sync"]);
+    ok(&b, &["sync"]);
+    ok(&a, &["lead", "delete", "Doomed"]);
+    ok(&a, &["sync"]);
+    let last = json(&a, &["sync", "status"])["state"]["server_seq"]
+        .as_i64()
+        .unwrap();
+    let out = t
+        .server
+        .admin(&["gc", "--org", ORG, "--horizon", &last.to_string()], None)
+        .unwrap();
+    assert!(
+        out.contains("dropped") && !out.contains("dropped 0 "),
+        "{out}"
+    );
+    let report = ok(&b, &["sync"]);
+    assert!(report.contains("bootstrapped"), "{report}");
+    let names: Vec<String> = lead_export(&b)
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["Kept"]);
+    assert_eq!(lead_export(&a).unwrap(), lead_export(&b).unwrap());
+}

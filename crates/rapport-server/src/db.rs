@@ -830,6 +830,60 @@ impl Db {
         Ok(r.try_get::<i64, _>("n")?)
     }
 
+    /// A new epoch for every org: run after a restore, so each client learns that the server
+    /// may have lost what it had acknowledged (it re-registers, re-pushes everything it holds
+    /// and pulls from the start). Returns how many orgs rotated.
+    pub async fn rotate_epochs(&self) -> Result<u64> {
+        let orgs = sqlx::query("SELECT id FROM orgs")
+            .fetch_all(&self.pool)
+            .await?;
+        for r in &orgs {
+            let id: String = r.try_get("id")?;
+            sqlx::query("UPDATE orgs SET epoch = $1 WHERE id = $2")
+                .bind(new_id())
+                .bind(&id)
+                .execute(&self.pool)
+                .await?;
+        }
+        // Clients' positions belong to the old epoch.
+        sqlx::query("DELETE FROM client_ops")
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("UPDATE clients SET applied_local_seq = 0, applied_op_id = NULL")
+            .execute(&self.pool)
+            .await?;
+        Ok(orgs.len() as u64)
+    }
+
+    /// Drops the org's tombstones at or below `horizon` (a seq) and raises its horizon: a
+    /// client whose cursor is behind it is told to bootstrap again (`410`). Returns how many
+    /// tombstones went.
+    pub async fn collect_tombstones(&self, org: &OrgRow, horizon: i64) -> Result<u64> {
+        if horizon < org.horizon_seq || horizon > org.last_seq {
+            return Err(api(
+                ErrorCode::BadRequest,
+                format!(
+                    "the horizon must lie between {} and {} (the org's last seq)",
+                    org.horizon_seq, org.last_seq
+                ),
+            ));
+        }
+        let mut tx = self.pool.begin().await?;
+        lock_org(&mut tx, &org.id).await?;
+        let r = sqlx::query("DELETE FROM records WHERE org_id = $1 AND deleted = 1 AND seq <= $2")
+            .bind(&org.id)
+            .bind(horizon)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE orgs SET horizon_seq = $1 WHERE id = $2")
+            .bind(horizon)
+            .bind(&org.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(r.rows_affected())
+    }
+
     /// Every record of the org, tombstones too (for tests and the simulation's invariants).
     pub async fn all_records(&self, org_id: &str) -> Result<Vec<Change>> {
         let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE org_id = $1 ORDER BY id");

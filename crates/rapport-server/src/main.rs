@@ -78,6 +78,26 @@ enum Admin {
         #[arg(long)]
         email: String,
     },
+    /// Writes a consistent copy of the SQLite database to FILE (safe while serving).
+    Backup {
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Puts a backup in place (SQLite: `--from FILE`, with the server stopped; PostgreSQL:
+    /// after `pg_restore`, without `--from`) and gives every org a new epoch, so clients
+    /// re-push what the backup lacks.
+    Restore {
+        #[arg(long)]
+        from: Option<PathBuf>,
+    },
+    /// Drops an org's tombstones up to a seq (default: all but the last 100,000 seqs); clients
+    /// behind it bootstrap again.
+    Gc {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        horizon: Option<i64>,
+    },
 }
 
 fn main() {
@@ -123,6 +143,36 @@ async fn open(cli: &Cli) -> Result<Db> {
 }
 
 async fn admin(db: &Db, cmd: Admin) -> Result<()> {
+    let db = &match cmd {
+        Admin::Restore {
+            from: Some(ref from),
+        } => {
+            if db.backend != rapport_server::Backend::Sqlite {
+                bail!(
+                    "--from restores a SQLite backup; on PostgreSQL run pg_restore, then `admin restore`"
+                );
+            }
+            let target = db
+                .url
+                .strip_prefix("sqlite://")
+                .and_then(|u| u.split('?').next())
+                .map(PathBuf::from)
+                .context("not a SQLite database")?;
+            // The backup must be a database of ours before anything is replaced.
+            rapport_server::sqlite::check_backup(from)
+                .await
+                .with_context(|| format!("{} is not a rapport-server backup", from.display()))?;
+            db.pool.close().await;
+            for ext in ["-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{ext}", target.display()));
+            }
+            let tmp = target.with_extension("restoring");
+            std::fs::copy(from, &tmp).with_context(|| format!("cannot read {}", from.display()))?;
+            std::fs::rename(&tmp, &target)?;
+            Db::open(&db.url).await?
+        }
+        _ => db.clone(),
+    };
     let now = now_ms();
     let mut out = std::io::stdout().lock();
     match cmd {
@@ -178,6 +228,31 @@ async fn admin(db: &Db, cmd: Admin) -> Result<()> {
                 bail!("no token `{id}`");
             }
             writeln!(out, "revoked {id}")?;
+        }
+        Admin::Backup { to } => {
+            if db.backend != rapport_server::Backend::Sqlite {
+                bail!("on PostgreSQL back up with pg_dump");
+            }
+            if to.exists() {
+                bail!("{} exists; give a new file", to.display());
+            }
+            sqlx::query(&format!(
+                "VACUUM INTO '{}'",
+                to.display().to_string().replace('\'', "''")
+            ))
+            .execute(&db.pool)
+            .await?;
+            writeln!(out, "backed up to {}", to.display())?;
+        }
+        Admin::Restore { .. } => {
+            let n = db.rotate_epochs().await?;
+            writeln!(out, "restored; {n} orgs have a new epoch")?;
+        }
+        Admin::Gc { org, horizon } => {
+            let org = db.need_org(&org).await?;
+            let h = horizon.unwrap_or((org.last_seq - 100_000).max(org.horizon_seq));
+            let n = db.collect_tombstones(&org, h).await?;
+            writeln!(out, "dropped {n} tombstones up to seq {h}")?;
         }
         Admin::ListTokens { email } => {
             let (user, _) = db

@@ -36,3 +36,19 @@ pub async fn open(url: &str) -> Result<Db> {
         url: url.to_string(),
     })
 }
+
+/// Whether `file` is a rapport-server database (read only: nothing is written to it).
+pub async fn check_backup(file: &std::path::Path) -> Result<()> {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let url = format!("sqlite://{}?mode=ro", file.display());
+    let mut conn = sqlx::AnyConnection::connect(&url).await?;
+    sqlx::query("SELECT count(*) AS n FROM orgs")
+        .fetch_one(&mut conn)
+        .await?;
+    sqlx::query("SELECT count(*) AS n FROM _sqlx_migrations")
+        .fetch_one(&mut conn)
+        .await?;
+    conn.close().await?;
+    Ok(())
+}
