@@ -84,7 +84,11 @@ impl T {
             .add_member(org, email, None, role, None, now())
             .await
             .unwrap();
-        self.db.issue_token(&u.id, "device", "t", now()).await.unwrap().1
+        self.db
+            .issue_token(&u.id, "device", "t", now())
+            .await
+            .unwrap()
+            .1
     }
     async fn call(
         &self,
@@ -758,7 +762,7 @@ async fn postgres_fifty_pushers_and_tight_readers_never_skip_or_repeat_a_seq() {
     let mut pushers = vec![];
     for i in 0..50 {
         let tok = t
-            .member(&org, &format!("p{i}@load.example"), "member")
+            .device(&org, &format!("p{i}@load.example"), "member")
             .await;
         let reg = t.register(&org, &tok, &format!("P{i}")).await;
         pushers.push((tok, reg.epoch));
