@@ -12,7 +12,12 @@ use std::time::Instant;
 
 /// Runs a command under `/usr/bin/time`; returns (wall seconds, peak RSS in MB).
 pub(crate) fn timed(program: &std::path::Path, args: &[&str]) -> Result<(f64, f64)> {
-    let out = Command::new("/usr/bin/time")
+    let mut c = Command::new("/usr/bin/time");
+    // Sync runs read their device token from the harness's Secret Service.
+    if let Some(bus) = rapport_tests::keychain::bus() {
+        c.env("DBUS_SESSION_BUS_ADDRESS", bus);
+    }
+    let out = c
         .args(["-f", "%e %M"])
         .arg(program)
         .args(args)

@@ -98,7 +98,11 @@ fn pouch(work: &Path, n: usize) -> Result<Pouch> {
 }
 
 fn rapport(db: &Path, args: &[&str]) -> Result<String> {
-    let out = Command::new(bin("rapport")?)
+    let mut c = Command::new(bin("rapport")?);
+    if let Some(bus) = rapport_tests::keychain::bus() {
+        c.env("DBUS_SESSION_BUS_ADDRESS", bus);
+    }
+    let out = c
         .arg("--db")
         .arg(db)
         .args(args)
@@ -109,7 +113,8 @@ fn rapport(db: &Path, args: &[&str]) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn join(server: &TeamServer, db: &Path, email: &str) -> Result<()> {
+/// Joins `db` to the org as `email` with a fresh device token; returns the token.
+fn join(server: &TeamServer, db: &Path, email: &str) -> Result<String> {
     let token = server.token(ORG, email, &db.display().to_string())?;
     rapport(
         db,
@@ -123,7 +128,7 @@ fn join(server: &TeamServer, db: &Path, email: &str) -> Result<()> {
             &token,
         ],
     )?;
-    Ok(())
+    Ok(token)
 }
 
 fn records(db: &Path) -> Result<usize> {
@@ -152,7 +157,7 @@ pub async fn run(o: &Opts, demo: &Path, rows: &mut Vec<Row>) -> Result<()> {
             .execute(app.store().pool())
             .await?;
     }
-    join(&server, &a, "a@bench.example")?;
+    let token_a = join(&server, &a, "a@bench.example")?;
     let n = records(&a)?;
     eprintln!("bench: pushing {n} records…");
     let (push_s, _) = timed(
@@ -172,7 +177,7 @@ pub async fn run(o: &Opts, demo: &Path, rows: &mut Vec<Row>) -> Result<()> {
     // B: a fresh store bootstraps the org, timed with its peak RSS, while A's single edits
     // are timed (op latency while a sync runs).
     let b = work.join("b.db");
-    join(&server, &b, "b@bench.example")?;
+    let token_b = join(&server, &b, "b@bench.example")?;
     let app_a = App::open(&a).await?;
     let lead: rapport_core::Id = app_a.list_leads(0, 1).await?.rows[0].id.parse()?;
     let mut busy = Vec::new();
@@ -228,11 +233,11 @@ pub async fn run(o: &Opts, demo: &Path, rows: &mut Vec<Row>) -> Result<()> {
     // has applied it (B's driver reports every applied pull).
     let app_b = App::open(&b).await?;
     let (tx_b, mut applied) = tokio::sync::mpsc::unbounded_channel::<Instant>();
-    let mut drv_b = app_b.sync_driver().await?;
+    let mut drv_b = app_b.sync_driver_with_token(&token_b).await?;
     drv_b.hooks.changed = Some(std::sync::Arc::new(move |()| {
         let _ = tx_b.send(Instant::now());
     }));
-    let drv_a = app_a.sync_driver().await?;
+    let drv_a = app_a.sync_driver_with_token(&token_a).await?;
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let (_pa, pres_a) = tokio::sync::mpsc::unbounded_channel();
     let (_pb, pres_b) = tokio::sync::mpsc::unbounded_channel();

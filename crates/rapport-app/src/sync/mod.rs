@@ -173,6 +173,13 @@ impl App {
     pub async fn sync_driver(&self) -> Result<Driver<Http>> {
         let st = self.store.joined_state().await?;
         let token = self.sync_token(&st)?;
+        self.sync_driver_with_token(&token).await
+    }
+
+    /// A driver with a given device token (a headless process that holds it already).
+    pub async fn sync_driver_with_token(&self, token: &str) -> Result<Driver<Http>> {
+        let st = self.store.joined_state().await?;
+        let token = token.to_string();
         let ca = self.store.meta("sync_ca_file").await?.map(PathBuf::from);
         let http = Http::new(&st.server_url, ca.as_deref())
             .map_err(|f| failure_error(&f))?
