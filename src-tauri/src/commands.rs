@@ -45,7 +45,11 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         crate::import::import_default_path,
         crate::import::import_preview,
         crate::import::import_run,
-        crate::import::import_cancel
+        crate::import::import_cancel,
+        crate::sync::sync_info,
+        crate::sync::sync_login,
+        crate::sync::sync_now,
+        crate::sync::sync_logout
     ]
 }
 

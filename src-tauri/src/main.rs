@@ -1,12 +1,14 @@
 //! The desktop shell: opens the store, registers the commands (each a few lines over the app
 //! facade), starts the softphone (`phone-event`) and forwards store changes made by any
-//! process to the UI as `store-changed`. On exit a running call is hung up and logged.
+//! process to the UI as `store-changed`, and keeps a signed-in store in sync with its team
+//! server (`sync-event`). On exit a running call is hung up and logged.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
 mod import;
 mod phone;
 mod search;
+mod sync;
 
 use rapport_app::App;
 use tauri::{Emitter, Manager};
@@ -32,6 +34,9 @@ fn main() {
                 let _ = handle.emit("store-changed", serde_json::json!({ "seq": seq }));
             }))?;
             phone::setup(tauri_app, &app);
+            let sync_task = sync::SyncTask::default();
+            sync::start(tauri_app.handle(), &app, &sync_task);
+            tauri_app.manage(sync_task);
             tauri_app.manage(app);
             tauri_app.manage(watcher);
             Ok(())

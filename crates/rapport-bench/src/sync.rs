@@ -102,11 +102,7 @@ fn rapport(db: &Path, args: &[&str]) -> Result<String> {
     if let Some(bus) = rapport_tests::keychain::bus() {
         c.env("DBUS_SESSION_BUS_ADDRESS", bus);
     }
-    let out = c
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()?;
+    let out = c.arg("--db").arg(db).args(args).output()?;
     if !out.status.success() {
         bail!("rapport {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }

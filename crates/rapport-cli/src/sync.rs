@@ -207,42 +207,25 @@ pub async fn sync(app: &App, args: SyncArgs, out: Out) -> Result<()> {
             Ok(())
         }
         None if args.watch => {
-            let mut d = app.sync_driver().await?;
-            d.hooks.bootstrap = progress_hooks().bootstrap;
             let json = out.json;
-            d.hooks.status = Some(Arc::new(move |s| {
-                if json {
-                    println!("{}", serde_json::to_string(&s).unwrap_or_default());
-                } else {
-                    eprintln!("sync: {}", serde_json::to_string(&s).unwrap_or_default());
-                }
-            }));
-            let local = app.sync_nudges();
-            // Other processes' writes to this store (the CLI in another shell, the app).
-            let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<()>();
-            let watcher_store = app.store().clone();
-            let _watcher = rapport_app::StoreWatcher::start(app.store().clone(), {
-                let tx = tx.clone();
-                move |_| {
-                    let _ = tx.send(());
-                }
-            })
-            .await?;
-            drop(watcher_store);
-            let forward = tokio::spawn(async move {
-                let mut local = local;
-                while local.recv().await.is_some() {
-                    let _ = tx.send(());
-                }
-            });
+            let hooks = Hooks {
+                bootstrap: progress_hooks().bootstrap,
+                status: Some(Arc::new(move |s| {
+                    if json {
+                        println!("{}", serde_json::to_string(&s).unwrap_or_default());
+                    } else {
+                        eprintln!("sync: {}", serde_json::to_string(&s).unwrap_or_default());
+                    }
+                })),
+                ..Default::default()
+            };
             let (stop_tx, stop) = tokio::sync::watch::channel(false);
             tokio::spawn(async move {
                 let _ = tokio::signal::ctrl_c().await;
                 let _ = stop_tx.send(true);
             });
             let (_presence_tx, presence_rx) = tokio::sync::mpsc::unbounded_channel();
-            let report = d.run(rx, stop, presence_rx).await?;
-            forward.abort();
+            let report = app.sync_live(hooks, stop, presence_rx).await?;
             print_report(out, &report);
             Ok(())
         }

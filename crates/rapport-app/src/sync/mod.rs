@@ -208,6 +208,52 @@ impl App {
         d.sync_once().await
     }
 
+    /// Stays signed in until `stop`: pushes every local change as it is written (this process's
+    /// and other processes' writes to the store), pulls on every poke, reconnects and retries on
+    /// its own. `presence` carries what this client has open. Shared by `rapport sync --watch`
+    /// and the desktop app.
+    pub async fn sync_live(
+        &self,
+        hooks: Hooks,
+        stop: tokio::sync::watch::Receiver<bool>,
+        presence: tokio::sync::mpsc::UnboundedReceiver<rapport_sync::wire::ClientMessage>,
+    ) -> Result<Report> {
+        let mut d = self.sync_driver().await?;
+        if hooks.bootstrap.is_some() {
+            d.hooks.bootstrap = hooks.bootstrap;
+        }
+        if hooks.status.is_some() {
+            d.hooks.status = hooks.status;
+        }
+        if hooks.presence.is_some() {
+            d.hooks.presence = hooks.presence;
+        }
+        if let Some(extra) = hooks.changed {
+            let app = self.clone();
+            d.hooks.changed = Some(std::sync::Arc::new(move |()| {
+                app.nudge_index();
+                extra(());
+            }));
+        }
+        let mut local = self.sync_nudges();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let _watcher = crate::StoreWatcher::start(self.store.clone(), {
+            let tx = tx.clone();
+            move |_| {
+                let _ = tx.send(());
+            }
+        })
+        .await?;
+        let forward = tokio::spawn(async move {
+            while local.recv().await.is_some() {
+                let _ = tx.send(());
+            }
+        });
+        let report = d.run(rx, stop, presence).await;
+        forward.abort();
+        report
+    }
+
     /// Signs out: the server forgets this device's token (when it can be reached), the
     /// keychain forgets it, the store stops syncing (its data stays). Returns how many local
     /// changes the server never received.
