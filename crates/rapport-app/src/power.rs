@@ -249,3 +249,7 @@ impl App {
         Ok(self.store.funnel_report(scope.as_deref()).await?)
     }
 }
+
+#[cfg(test)]
+#[path = "power_tests.rs"]
+mod tests;

@@ -53,8 +53,9 @@ pub fn loose_name(name: &str) -> String {
     words.concat()
 }
 
-/// Every group of at least two live leads sharing a key, at most `limit` groups, the groups
-/// with the oldest leads first. A set of leads is listed once (under its first reason).
+/// Every group of at least two live leads sharing a key, at most `limit` groups, the group
+/// with the newest lead first (what was just imported or created). A set of leads is listed
+/// once, under its strongest reason (domain, email, phone, name).
 pub async fn possible_duplicates(store: &Store, limit: usize) -> Result<Vec<DuplicateGroup>> {
     let mut leads: Vec<(Id, String, Option<String>)> = Vec::new();
     let mut after = None;
@@ -111,6 +112,7 @@ pub async fn possible_duplicates(store: &Store, limit: usize) -> Result<Vec<Dupl
             .then(order(a.reason).cmp(&order(b.reason)))
     });
     list.dedup_by(|b, a| a.leads == b.leads);
+    list.sort_by(|a, b| (b.leads.last().cmp(&a.leads.last())).then(a.leads.cmp(&b.leads)));
     list.truncate(limit);
     Ok(list)
 }
