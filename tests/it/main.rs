@@ -5,5 +5,6 @@ mod cli;
 mod desktop;
 mod import;
 mod phone;
+mod power;
 mod search;
 mod sync;

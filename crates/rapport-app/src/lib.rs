@@ -5,6 +5,7 @@ mod csv;
 mod demo;
 mod error;
 mod phone;
+mod power;
 mod search;
 pub mod sync;
 mod views;
@@ -21,6 +22,8 @@ pub use phone::{
     RegistrationView, Softphone, call_marker_path, forget_password, keychain_backend,
     load_password, save_password,
 };
+pub use power::{BULK_CHUNK, BulkOutcome, DuplicateView, MergePreview};
+pub use rapport_store::{CallsReport, FunnelReport, PipelineReport, UndoAction, UndoReport};
 pub use search::{SearchOptions, SearchResult, SearchRow};
 pub use views::*;
 pub use watch::StoreWatcher;
@@ -43,6 +46,7 @@ pub struct App {
 macro_rules! write_op {
     ($self:ident, |$w:ident| $body:expr) => {{
         let mut $w = $self.store.begin_write().await?;
+        $w.journal("Edit");
         let (out, plan) = $body;
         $w.apply(plan).await?;
         $w.commit().await?;
@@ -104,7 +108,7 @@ impl App {
     /// A lead by id, or by exact name when that is unique.
     pub async fn find_lead(&self, key: &str) -> Result<Lead> {
         if let Ok(id) = key.parse::<Id>() {
-            return self.lead(id).await;
+            return self.lead(self.resolve_lead(id).await?).await;
         }
         let mut found = self.store.leads_named(key).await?;
         match found.len() {
@@ -114,8 +118,9 @@ impl App {
         }
     }
 
+    /// A lead's page; the id of a lead merged into another opens the survivor's.
     pub async fn lead_page(&self, id: Id) -> Result<LeadPageView> {
-        let page = self.store.lead_page(id).await?;
+        let page = self.store.lead_page(self.resolve_lead(id).await?).await?;
         self.page_view(page).await
     }
 

@@ -113,7 +113,7 @@ impl App {
         Ok(self.search_index().await?.status())
     }
 
-    fn clock(opts: &SearchOptions) -> Result<Clock> {
+    pub(crate) fn clock(opts: &SearchOptions) -> Result<Clock> {
         let now = match opts.now {
             Some(t) => rapport_search::jiff::Timestamp::from_millisecond(t.timestamp_millis())
                 .map_err(|e| AppError::new("bad_input", format!("bad time: {e}")))?,

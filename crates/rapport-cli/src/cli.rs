@@ -60,6 +60,14 @@ pub enum Command {
     Search(crate::search::SearchArgs),
     /// Rebuild the search index from the store.
     Reindex,
+    /// Change every lead a search finds: `--set status=Cold`, `--set owner=ID`,
+    /// `--set custom.NAME=V`, `--add-task TEXT`, `--delete`; prints the count changed.
+    Bulk(crate::power::BulkArgs),
+    /// Undo the store's last action (a single edit or a whole bulk action).
+    Undo,
+    /// Reports: `pipeline`, `calls`, `funnel` (`--query Q` for a search's leads).
+    #[command(subcommand)]
+    Report(crate::power::ReportCmd),
     /// Store settings.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -110,6 +118,13 @@ pub enum LeadCmd {
     /// Bring back a deleted lead (by id) with the records its delete removed.
     Undelete {
         id: String,
+    },
+    /// Merge lead B into lead A: B's records move to A, B's id stays an alias of A.
+    Merge(crate::power::MergeArgs),
+    /// Groups of leads that may be one company (same domain, email, phone or near-identical name).
+    Duplicates {
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
     },
 }
 

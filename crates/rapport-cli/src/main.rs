@@ -3,6 +3,7 @@
 
 mod cli;
 mod phone;
+mod power;
 mod records;
 mod search;
 mod settings;
@@ -108,6 +109,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Info => settings::info(&app, out).await,
         Command::Search(c) => search::search(&app, c, out).await,
         Command::Reindex => search::reindex(&app, out).await,
+        Command::Bulk(c) => power::bulk(&app, c, out).await,
+        Command::Undo => power::undo(&app, out).await,
+        Command::Report(c) => power::report(&app, c, out).await,
         Command::Demo(c) => transfer::demo(&app, c, out).await,
         Command::Export(c) => transfer::export(&app, c, out).await,
         Command::Import(c) => transfer::import(&app, c, out).await,

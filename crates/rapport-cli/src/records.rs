@@ -162,6 +162,8 @@ pub async fn lead(app: &App, cmd: LeadCmd, out: Out) -> Result<()> {
             let l = app.undelete_lead(parse_id("lead", &id)?).await?;
             out.print(&l, || format!("restored lead {} {}", l.id, l.name));
         }
+        LeadCmd::Merge(args) => crate::power::merge(app, args, out).await?,
+        LeadCmd::Duplicates { limit } => crate::power::duplicates(app, limit, out).await?,
     }
     Ok(())
 }

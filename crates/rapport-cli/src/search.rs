@@ -40,7 +40,7 @@ pub struct ViewRunArgs {
     pub flags: QueryFlags,
 }
 
-fn options(flags: &QueryFlags) -> Result<SearchOptions> {
+pub fn options(flags: &QueryFlags) -> Result<SearchOptions> {
     let now = match &flags.now {
         Some(text) => Some(
             rapport_core::time::parse(text)

@@ -299,6 +299,7 @@ pub fn lead(
         custom,
         date_created: created,
         date_updated: updated.max(created),
+        merged_into: None,
     };
     let n_contacts = 1 + r.below(5) as usize;
     let contacts: Vec<Contact> = (0..n_contacts)

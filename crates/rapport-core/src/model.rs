@@ -47,6 +47,9 @@ pub struct Lead {
     pub date_created: Timestamp,
     #[serde(with = "serde_ts")]
     pub date_updated: Timestamp,
+    /// Set on a lead merged into another (then tombstoned): its id is an alias of that lead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<Id>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -5,11 +5,12 @@
 use crate::aggregates;
 use crate::error::Result;
 use crate::rows::{self, Val};
+use crate::undo::JournalRow;
 use crate::{Store, Writer};
-use rapport_core::plan::{Entity, Record, changed_fields};
+use rapport_core::plan::{Entity, Record, Write, WriteKind, changed_fields};
 use rapport_core::{ActivityKind, LeadBundle, time};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 /// Rows per multi-row statement (well under SQLite's bound-variable limit).
 const ROWS_PER_STATEMENT: usize = 100;
@@ -199,6 +200,120 @@ impl Writer {
         w.mark_wrote();
         Ok(BulkReport {
             leads: n_leads,
+            records,
+        })
+    }
+
+    /// Executes the writes of many plans (a bulk action over many leads, an undo) as one
+    /// operation batch: one stamp, multi-row upserts per kind of record, one outbox entry
+    /// per record naming the keys that changed, the feed and aggregates of every lead
+    /// touched (before and after), and the undo journal when this writer keeps one. Each
+    /// record appears at most once. The writes come from operations (validated).
+    pub async fn apply_batch(&mut self, writes: Vec<Write>) -> Result<BulkReport> {
+        let stamp = self.bulk_stamp();
+        let mut groups: Vec<(Entity, Vec<Write>)> = Vec::new();
+        for w in writes {
+            let e = w.record.entity();
+            match groups.iter_mut().find(|(x, _)| *x == e) {
+                Some((_, v)) => v.push(w),
+                None => groups.push((e, vec![w])),
+            }
+        }
+        groups.sort_by_key(|(e, _)| Entity::ALL.iter().position(|x| x == e));
+        let mut leads: BTreeSet<String> = BTreeSet::new();
+        let mut journal = Vec::new();
+        let mut records = 0;
+        for (entity, list) in &groups {
+            let t = rows::table(*entity);
+            for chunk in list.chunks(ROWS_PER_STATEMENT) {
+                let recs: Vec<Record> = chunk.iter().map(|w| w.record.clone()).collect();
+                let existing = self.existing(&t, &recs).await?;
+                let (mut vals, mut outbox, mut n) = (Vec::new(), Vec::new(), 0);
+                for w in chunk {
+                    let r = &w.record;
+                    let id = r.id().to_string();
+                    let new = r.to_json();
+                    let old = existing.get(&id);
+                    let was_deleted = old.is_some_and(|(_, d)| *d);
+                    let deleted = match w.kind {
+                        WriteKind::Delete => true,
+                        WriteKind::Undelete => false,
+                        _ => was_deleted,
+                    };
+                    let (op, keys) = match old {
+                        None => ("create", vec!["*".to_string()]),
+                        Some((old, _)) => {
+                            let mut keys: Vec<String> = changed_fields(old, &new)
+                                .into_iter()
+                                .filter(|f| f != "date_updated")
+                                .collect();
+                            if deleted != was_deleted {
+                                keys.push(crate::write::DELETED.into());
+                            }
+                            let op = if deleted && !was_deleted {
+                                "delete"
+                            } else {
+                                "update"
+                            };
+                            (op, keys)
+                        }
+                    };
+                    if keys.is_empty() {
+                        continue;
+                    }
+                    if let Some(l) = r.lead_id() {
+                        leads.insert(l.to_string());
+                    }
+                    if let Some(l) = old
+                        .and_then(|(o, _)| o.get("lead_id"))
+                        .and_then(|l| l.as_str())
+                    {
+                        leads.insert(l.to_string());
+                    }
+                    let clocks: serde_json::Map<String, serde_json::Value> = keys
+                        .iter()
+                        .map(|k| (k.clone(), serde_json::Value::String(stamp.clone())))
+                        .collect();
+                    vals.extend(rows::row_values(
+                        r,
+                        serde_json::Value::Object(clocks).to_string(),
+                        deleted,
+                    )?);
+                    let names = serde_json::to_string(&keys).unwrap_or_default();
+                    outbox_row(&mut outbox, r, op, names, &stamp);
+                    if self.journal.is_some() {
+                        journal.push(JournalRow {
+                            entity: *entity,
+                            id,
+                            before: old.map(|(o, _)| o.to_string()),
+                            before_deleted: was_deleted,
+                            fields: keys,
+                        });
+                    }
+                    n += 1;
+                }
+                if n == 0 {
+                    continue;
+                }
+                rows::bind(sqlx::query(&rows::upsert_sql(&t, n)), vals)
+                    .execute(&mut *self.tx)
+                    .await?;
+                rows::bind(sqlx::query(&outbox_sql(n)), outbox)
+                    .execute(&mut *self.tx)
+                    .await?;
+                records += n;
+            }
+        }
+        self.journal_rows(journal).await?;
+        let lead_ids: Vec<String> = leads.into_iter().collect();
+        self.feed_leads(&lead_ids).await?;
+        for chunk in lead_ids.chunks(5_000) {
+            aggregates::refresh(&mut self.tx, chunk).await?;
+        }
+        self.mark_wrote();
+        self.records += records as u64;
+        Ok(BulkReport {
+            leads: lead_ids.len(),
             records,
         })
     }

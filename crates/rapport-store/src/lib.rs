@@ -9,9 +9,11 @@ mod feed;
 mod lookup;
 mod phones;
 mod read;
+mod reports;
 mod rows;
 mod slot;
 mod sync;
+mod undo;
 mod write;
 
 pub use bulk::BulkReport;
@@ -22,7 +24,11 @@ pub use phones::PhoneMatch;
 pub use read::{
     Aggregates, LeadPage, LeadSummary, OutboxEntry, StoreStats, TIMELINE_PAGE, TimelinePage,
 };
+pub use reports::{
+    CallsReport, CallsRow, FunnelMonth, FunnelReport, FunnelRow, PipelineReport, PipelineRow,
+};
 pub use sync::{ApplyReport, Join, Override, Progress, SyncPatch, SyncState, SyncStatus};
+pub use undo::{UndoAction, UndoReport};
 pub use write::Writer;
 
 use chrono::Utc;

@@ -69,6 +69,26 @@ pub(crate) const MERGE_LEADS_SQL: &str =
     "SELECT data FROM leads WHERE +deleted = 0 AND id IN (SELECT value FROM json_each(?))";
 
 impl Store {
+    /// The live lead `id` names: itself, or (for a lead merged away) the lead it was merged
+    /// into, following a chain of merges. `None`: no such live lead.
+    pub async fn resolve_lead(&self, id: Id) -> Result<Option<Id>> {
+        let mut id = id;
+        for _ in 0..16 {
+            let row: Option<(bool, Option<String>)> = sqlx::query_as(
+                "SELECT deleted, json_extract(data, '$.merged_into') FROM leads WHERE id = ?",
+            )
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+            match row {
+                Some((false, _)) => return Ok(Some(id)),
+                Some((true, Some(next))) => id = next.parse()?,
+                _ => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+
     /// Live leads with id > `after`, in id order: id, name and url.
     pub async fn lead_keys(&self, after: Option<Id>, limit: i64) -> Result<Vec<LeadKey>> {
         let rows = sqlx::query(LEAD_KEYS_SQL)
@@ -211,6 +231,17 @@ impl Writer {
                 .fetch_optional(&mut *self.tx)
                 .await?;
         data.map(|d| decode(&d)).transpose()
+    }
+
+    /// The live leads among `ids` (any order; deleted and unknown ids are left out).
+    pub async fn live_leads(&mut self, ids: &[Id]) -> Result<Vec<Lead>> {
+        let list = serde_json::to_string(&ids.iter().map(|i| i.to_string()).collect::<Vec<_>>())
+            .unwrap_or_else(|_| "[]".into());
+        let rows: Vec<String> = sqlx::query_scalar(MERGE_LEADS_SQL)
+            .bind(&list)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(|d| decode(d)).collect()
     }
 
     /// A lead's live notes (an import does not add the same note twice).

@@ -33,6 +33,10 @@ pub struct Writer {
     pub(crate) records: u64,
     /// A bulk write ran: checkpoint right after the commit.
     pub(crate) bulk: bool,
+    /// The undo journal's label for what this transaction writes (`None`: not journaled).
+    pub(crate) journal: Option<String>,
+    /// The journal's action row, created by the first journaled write.
+    pub(crate) action: Option<i64>,
     writes: Arc<Slot>,
     pool: SqlitePool,
 }
@@ -166,6 +170,8 @@ impl Store {
             hlc_unsaved: false,
             records: 0,
             bulk: false,
+            journal: None,
+            action: None,
             writes: self.writes.clone(),
             pool: self.pool.clone(),
         })
@@ -255,6 +261,11 @@ impl Writer {
             }
         }
         let n = plan.writes.len();
+        if self.journal.is_some() {
+            for w in &plan.writes {
+                self.journal_write(w).await?;
+            }
+        }
         for (i, w) in plan.writes.into_iter().enumerate() {
             let tail = match (i + 1 == n, leads.is_empty()) {
                 (false, _) => Tail::None,

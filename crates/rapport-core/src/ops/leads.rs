@@ -30,6 +30,7 @@ pub fn create_lead(input: NewLead, ctx: &mut Ctx) -> Result<(Lead, Plan)> {
         custom,
         date_created: ctx.now,
         date_updated: ctx.now,
+        merged_into: None,
     };
     let mut plan = Plan::default();
     plan.push(Write::create(Record::Lead(lead.clone())));

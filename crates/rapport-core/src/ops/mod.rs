@@ -3,18 +3,24 @@
 //! (later) the server's API all go through them.
 
 mod activities;
+mod bulk;
 mod contacts;
 mod deals;
 mod input;
 mod leads;
+mod merge;
 mod settings;
+mod undo;
 
 pub use activities::*;
+pub use bulk::*;
 pub use contacts::*;
 pub use deals::*;
 pub use input::*;
 pub use leads::*;
+pub use merge::*;
 pub use settings::*;
+pub use undo::*;
 
 use crate::error::{Error, Result};
 use crate::id::Id;

@@ -92,6 +92,34 @@ impl LeadKeys {
         )
     }
 
+    /// The keys of a lead from its name, url and each contact's (emails, phones).
+    pub fn from_strs(
+        name: &str,
+        url: Option<&str>,
+        contacts: &[(Vec<String>, Vec<String>)],
+    ) -> LeadKeys {
+        LeadKeys::from_parts(
+            name,
+            url,
+            contacts.iter().map(|(e, p)| {
+                (
+                    e.iter().map(String::as_str).collect(),
+                    p.iter().map(String::as_str).collect(),
+                )
+            }),
+        )
+    }
+
+    /// The domain, email and phone keys, each with its kind's name.
+    pub fn tagged(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        let tag = |t: &'static str| move |k: &u64| (t, *k);
+        self.domains
+            .iter()
+            .map(tag("domain"))
+            .chain(self.emails.iter().map(tag("email")))
+            .chain(self.phones.iter().map(tag("phone")))
+    }
+
     fn all(&self) -> impl Iterator<Item = u64> + '_ {
         self.domains
             .iter()

@@ -58,6 +58,7 @@ pub fn new_lead(
         custom: Custom::new(),
         date_created: created,
         date_updated: now,
+        merged_into: None,
     };
     LeadBundle {
         lead,

@@ -6,6 +6,7 @@
 //! `FILE.errors.csv`; the rest imports. Never touches the network or Tauri.
 
 mod bench;
+mod duplicates;
 mod errors_file;
 mod export;
 mod framing;
@@ -29,6 +30,7 @@ mod tests_input;
 mod tests_resume;
 
 pub use bench::{BenchCsv, generate_bench_csv};
+pub use duplicates::{DuplicateGroup, loose_name, possible_duplicates};
 pub use export::{CsvExportReport, CsvExporter, export_csv};
 pub use import::import_csv;
 pub use mapping::{Mapping, MatchKey, Target, UnknownColumns};

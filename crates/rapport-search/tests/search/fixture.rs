@@ -42,6 +42,7 @@ pub fn lead(n: u64, name: &str) -> LeadBundle {
             custom: Custom::new(),
             date_created: created,
             date_updated: created,
+            merged_into: None,
         },
         contacts: vec![],
         activities: vec![],
