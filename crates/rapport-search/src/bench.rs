@@ -125,7 +125,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "1",
-        "SELECT l.id, count(*) OVER () FROM leads l WHERE l.deleted = 0 AND (l.id IN (SELECT lead_id FROM lead_fts WHERE lead_fts MATCH '1*') OR EXISTS (SELECT 1 FROM contacts c, json_each(c.data, '$.phones') p WHERE c.lead_id = l.id AND c.deleted = 0 AND ltrim(json_extract(p.value, '$.phone'), '+') LIKE '1%') OR EXISTS (SELECT 1 FROM json_each(l.data, '$.custom') v WHERE (' ' || v.value) LIKE '% 1%') OR EXISTS (SELECT 1 FROM json_each(l.data, '$.addresses') a WHERE (' ' || coalesce(json_extract(a.value, '$.zipcode'), '') || ' ' || coalesce(json_extract(a.value, '$.address_2'), '') || ' ' || coalesce(json_extract(a.value, '$.country'), '')) LIKE '% 1%')) ORDER BY l.date_updated DESC LIMIT 50",
+        "SELECT l.id, count(*) OVER () FROM leads l WHERE l.deleted = 0 AND (l.id IN (SELECT lead_id FROM lead_fts WHERE lead_fts MATCH '1*') OR EXISTS (SELECT 1 FROM contacts c, json_each(c.data, '$.phones') p WHERE c.lead_id = l.id AND c.deleted = 0 AND ltrim(json_extract(p.value, '$.phone'), '+') LIKE '1%')) ORDER BY l.date_updated DESC LIMIT 50",
     ),
     (
         "call(duration > 600)",
@@ -296,9 +296,10 @@ async fn baseline(copy: &std::path::Path) -> Result<SqlitePool> {
          SELECT l.id,
                 l.name || ' ' || coalesce((SELECT group_concat(json_extract(c.data, '$.name'), ' ') FROM contacts c WHERE c.lead_id = l.id AND c.deleted = 0), ''),
                 coalesce(json_extract(l.data, '$.description'), '') || ' ' || coalesce(json_extract(l.data, '$.url'), '') || ' ' ||
-                coalesce((SELECT group_concat(coalesce(json_extract(a.value, '$.address_1'), '') || ' ' || coalesce(json_extract(a.value, '$.city'), '') || ' ' || coalesce(json_extract(a.value, '$.state'), ''), ' ') FROM json_each(l.data, '$.addresses') a), '') || ' ' ||
+                coalesce((SELECT group_concat(coalesce(json_extract(a.value, '$.address_1'), '') || ' ' || coalesce(json_extract(a.value, '$.city'), '') || ' ' || coalesce(json_extract(a.value, '$.state'), '') || ' ' || coalesce(json_extract(a.value, '$.zipcode'), '') || ' ' || coalesce(json_extract(a.value, '$.address_2'), '') || ' ' || coalesce(json_extract(a.value, '$.country'), ''), ' ') FROM json_each(l.data, '$.addresses') a), '') || ' ' ||
                 coalesce((SELECT group_concat(coalesce(json_extract(c.data, '$.title'), '') || ' ' || coalesce(json_extract(c.data, '$.emails[0].email'), ''), ' ') FROM contacts c WHERE c.lead_id = l.id AND c.deleted = 0), '') || ' ' ||
-                coalesce((SELECT group_concat(coalesce(json_extract(a.data, '$.note'), '') || ' ' || coalesce(json_extract(a.data, '$.subject'), '') || ' ' || coalesce(json_extract(a.data, '$.body_text'), '') || ' ' || coalesce(json_extract(a.data, '$.title'), ''), ' ') FROM activities a WHERE a.lead_id = l.id AND a.deleted = 0), '')
+                coalesce((SELECT group_concat(coalesce(json_extract(a.data, '$.note'), '') || ' ' || coalesce(json_extract(a.data, '$.subject'), '') || ' ' || coalesce(json_extract(a.data, '$.body_text'), '') || ' ' || coalesce(json_extract(a.data, '$.title'), ''), ' ') FROM activities a WHERE a.lead_id = l.id AND a.deleted = 0), '') || ' ' ||
+                coalesce((SELECT group_concat(v.value, ' ') FROM json_each(l.data, '$.custom') v), '')
          FROM leads l WHERE l.deleted = 0",
         "CREATE INDEX bench_status ON leads (status_label COLLATE NOCASE, date_updated)",
         "CREATE INDEX bench_calls ON leads (n_calls, date_updated)",
