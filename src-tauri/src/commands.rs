@@ -49,7 +49,9 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         crate::sync::sync_info,
         crate::sync::sync_login,
         crate::sync::sync_now,
-        crate::sync::sync_logout
+        crate::sync::sync_logout,
+        crate::sync::sync_presence,
+        crate::sync::save_settings
     ]
 }
 

@@ -2,10 +2,13 @@
 //! background task keeps it in sync (`App::sync_live`: pushes every autosaved edit, pulls on
 //! every poke) and reports to the UI as `sync-event` (the protocol status, bootstrap progress).
 //! Coworkers' changes land in the store, so the store watcher's `store-changed` refreshes the
-//! open pages as it does for any other write. Commands: status, sign in, sync now, sign out.
+//! open pages as it does for any other write. Presence: the UI says which lead it shows
+//! (`sync_presence`), the server tells who else has which lead open (`sync-event` with
+//! `presence`). Commands: status, sign in, sync now, sign out, presence, settings.
 
 use rapport_app::sync::{Credentials, Hooks, LoginArgs};
 use rapport_app::{App, AppError};
+use rapport_sync::wire::{ClientMessage, PresenceEntry};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use tauri::{AppHandle, Emitter, State};
@@ -18,6 +21,16 @@ pub struct SyncTask {
     stop: Mutex<Option<tokio::sync::watch::Sender<bool>>>,
     /// The latest protocol status, as JSON (for a window opened after it was sent).
     last: Arc<Mutex<serde_json::Value>>,
+    /// Where the running task's socket takes presence messages.
+    presence_out: Mutex<Option<tokio::sync::mpsc::UnboundedSender<ClientMessage>>>,
+    /// The lead this window shows (re-sent when the task restarts).
+    open_lead: Mutex<Option<String>>,
+    /// Who else has a lead open, as the server last said.
+    presence: Arc<Mutex<Vec<PresenceEntry>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// What the status line shows.
@@ -27,6 +40,8 @@ pub struct SyncInfo {
     pub joined: Option<rapport_store::SyncStatus>,
     /// The protocol's status (`synced`, `syncing`, `offline`, `stopped`, `error`).
     pub live: serde_json::Value,
+    /// Coworkers' open leads (this store's own user left out by the UI).
+    pub presence: Vec<PresenceEntry>,
 }
 
 /// Starts syncing if the store is signed in (at launch, after sign-in, for "sync now").
@@ -40,11 +55,20 @@ pub fn start(handle: &AppHandle, app: &App, task: &SyncTask) {
     {
         let _ = old.send(true);
     }
-    let (app, h1, h2, last) = (
+    let (presence_tx, presence_rx) = tokio::sync::mpsc::unbounded_channel();
+    if let Some(lead) = lock(&task.open_lead).clone() {
+        let _ = presence_tx.send(ClientMessage::Presence {
+            lead_id: Some(lead),
+        });
+    }
+    *lock(&task.presence_out) = Some(presence_tx);
+    let (app, h1, h2, h3, last, seen) = (
         app.clone(),
         handle.clone(),
         handle.clone(),
+        handle.clone(),
         task.last.clone(),
+        task.presence.clone(),
     );
     tauri::async_runtime::spawn(async move {
         match app.sync_status().await {
@@ -60,9 +84,12 @@ pub fn start(handle: &AppHandle, app: &App, task: &SyncTask) {
             bootstrap: Some(Arc::new(move |p| {
                 let _ = h2.emit("sync-event", serde_json::json!({ "bootstrap": p }));
             })),
+            presence: Some(Arc::new(move |entries: Vec<PresenceEntry>| {
+                *lock(&seen) = entries.clone();
+                let _ = h3.emit("sync-event", serde_json::json!({ "presence": entries }));
+            })),
             ..Default::default()
         };
-        let (_presence, presence_rx) = tokio::sync::mpsc::unbounded_channel();
         if let Err(e) = app.sync_live(hooks, stop, presence_rx).await {
             eprintln!("sync: {}", e.message);
         }
@@ -70,17 +97,53 @@ pub fn start(handle: &AppHandle, app: &App, task: &SyncTask) {
 }
 
 fn stop(task: &SyncTask) {
-    if let Some(old) = task.stop.lock().unwrap_or_else(|e| e.into_inner()).take() {
+    if let Some(old) = lock(&task.stop).take() {
         let _ = old.send(true);
     }
+    lock(&task.presence_out).take();
+    lock(&task.presence).clear();
 }
 
 #[tauri::command]
 pub async fn sync_info(app: State<'_, App>, task: State<'_, SyncTask>) -> R<SyncInfo> {
     Ok(SyncInfo {
         joined: app.store().sync_status().await?,
-        live: task.last.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+        live: lock(&task.last).clone(),
+        presence: lock(&task.presence).clone(),
     })
+}
+
+/// Tells the server which lead this window shows (`None`: none), so coworkers see it.
+#[tauri::command]
+pub async fn sync_presence(task: State<'_, SyncTask>, lead_id: Option<String>) -> R<()> {
+    *lock(&task.open_lead) = lead_id.clone();
+    if let Some(tx) = lock(&task.presence_out).as_ref() {
+        let _ = tx.send(ClientMessage::Presence { lead_id });
+    }
+    Ok(())
+}
+
+/// The local settings the Settings dialog edits (the phone region, the recent-touch window).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SettingsInput {
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub recent_touch_minutes: Option<i64>,
+}
+
+/// Saves the settings given (the dialog autosaves one at a time); a bad value is refused
+/// with `invalid` and not written.
+#[tauri::command]
+pub async fn save_settings(app: State<'_, App>, input: SettingsInput) -> R<rapport_app::AppInfo> {
+    if let Some(m) = input.recent_touch_minutes {
+        app.set_recent_touch_minutes(m).await?;
+    }
+    if let Some(r) = input.region {
+        app.set_region(&r).await?;
+    }
+    app.info().await
 }
 
 /// Sign-in as the Settings form sends it: a password or a token.
@@ -143,6 +206,6 @@ pub async fn sync_now(handle: AppHandle, app: State<'_, App>, task: State<'_, Sy
 #[tauri::command]
 pub async fn sync_logout(app: State<'_, App>, task: State<'_, SyncTask>) -> R<i64> {
     stop(&task);
-    *task.last.lock().unwrap_or_else(|e| e.into_inner()) = serde_json::Value::Null;
+    *lock(&task.last) = serde_json::Value::Null;
     app.sync_logout().await
 }

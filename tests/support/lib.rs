@@ -159,20 +159,24 @@ impl Driver {
     pub async fn start(display: &Display, db: &Path) -> Result<Driver> {
         let port = free_port()?;
         let native = free_port()?;
+        let mut cmd = Command::new(tauri_driver_bin());
+        // the app keeps its secrets (a team device token) in the tests' Secret Service, if any
+        if let Some(bus) = crate::keychain::bus() {
+            cmd.env("DBUS_SESSION_BUS_ADDRESS", bus);
+        }
         let driver = Guard::spawn(
             "tauri-driver",
-            Command::new(tauri_driver_bin())
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--native-port",
-                    &native.to_string(),
-                ])
-                .env("DISPLAY", &display.name)
-                .env("RAPPORT_DB", db)
-                .env_remove("WAYLAND_DISPLAY")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null()),
+            cmd.args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
+            .env("DISPLAY", &display.name)
+            .env("RAPPORT_DB", db)
+            .env_remove("WAYLAND_DISPLAY")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
         )?;
         let end = Instant::now() + Duration::from_secs(20);
         while Instant::now() < end {

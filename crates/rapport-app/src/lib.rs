@@ -6,6 +6,7 @@ mod demo;
 mod error;
 mod phone;
 mod power;
+mod recent;
 mod search;
 pub mod sync;
 mod views;
@@ -24,6 +25,7 @@ pub use phone::{
 };
 pub use power::{BULK_CHUNK, BulkOutcome, DuplicateView, MergePreview};
 pub use rapport_store::{CallsReport, FunnelReport, PipelineReport, UndoAction, UndoReport};
+pub use recent::{RecentTouch, recent_touch};
 pub use search::{SearchOptions, SearchResult, SearchRow};
 pub use views::*;
 pub use watch::StoreWatcher;
@@ -89,7 +91,37 @@ impl App {
                 .meta("region")
                 .await?
                 .unwrap_or_else(|| "US".into()),
+            recent_touch_minutes: self.recent_touch_minutes().await?,
         })
+    }
+
+    /// The "someone just touched this lead" window, in minutes (a local setting).
+    pub async fn recent_touch_minutes(&self) -> Result<i64> {
+        Ok(self
+            .store
+            .meta(recent::MINUTES_KEY)
+            .await?
+            .and_then(|m| recent::parse_minutes(&m))
+            .unwrap_or(recent::DEFAULT_MINUTES))
+    }
+
+    /// Sets the window: whole minutes from 1 to a day, else `invalid` and nothing changes.
+    pub async fn set_recent_touch_minutes(&self, minutes: i64) -> Result<()> {
+        if recent::parse_minutes(&minutes.to_string()).is_none() {
+            let mut e = AppError::new(
+                "invalid",
+                format!(
+                    "the recent-touch window must be 1 to {} minutes, not {minutes}",
+                    recent::MAX_MINUTES
+                ),
+            );
+            e.field = Some("recent_touch_minutes".into());
+            return Err(e);
+        }
+        Ok(self
+            .store
+            .set_meta(recent::MINUTES_KEY, &minutes.to_string())
+            .await?)
     }
 
     // --- leads -------------------------------------------------------------------------

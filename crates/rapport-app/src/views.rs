@@ -15,6 +15,7 @@ pub struct AppInfo {
     pub user: User,
     pub lead_count: i64,
     pub default_region: String,
+    pub recent_touch_minutes: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -32,6 +33,9 @@ pub struct LeadPageView {
     pub opportunities: Vec<Opportunity>,
     pub timeline: Vec<ActivityView>,
     pub next_cursor: Option<String>,
+    /// A coworker's call, email or meeting within the recent-touch window ("Joe called 12 min
+    /// ago"): shown on the page and confirmed before dialling.
+    pub recent_touch: Option<crate::RecentTouch>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -84,6 +88,13 @@ impl App {
             .meta("region")
             .await?
             .unwrap_or_else(|| "US".into());
+        let recent_touch = crate::recent_touch(
+            &page.timeline,
+            &users,
+            self.store.local_user().await?.id,
+            chrono::Utc::now(),
+            self.recent_touch_minutes().await?,
+        );
         let mut lead = serde_json::to_value(&page.lead).unwrap_or(Value::Null);
         if let Some(o) = lead.as_object_mut() {
             o.insert("owner_name".into(), user_name(&users, page.lead.owner_id));
@@ -103,6 +114,7 @@ impl App {
                 .map(|a| activity_view(a, &users))
                 .collect(),
             next_cursor: page.next_cursor.map(|c| c.to_string()),
+            recent_touch,
         })
     }
 }

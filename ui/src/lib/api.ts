@@ -146,6 +146,18 @@ export type LeadPage = {
   /** newest first */
   timeline: Activity[];
   next_cursor: string | null;
+  /** a coworker's call, email or meeting within the recent-touch window */
+  recent_touch: RecentTouch | null;
+};
+
+/** "Joe called 12 min ago — answered, 3 min": shown on the lead page, confirmed before dialling. */
+export type RecentTouch = {
+  activity_id: string;
+  user_name: string;
+  kind: 'call' | 'email' | 'meeting';
+  at: string;
+  minutes_ago: number;
+  summary: string;
 };
 
 export type Status = { id: string; label: string };
@@ -155,7 +167,53 @@ export type AppInfo = {
   user: { id: string; name: string; email: string | null };
   lead_count: number;
   default_region: string;
+  recent_touch_minutes: number;
 };
+
+// ---------- Team sync ----------
+
+/** The store's membership in a team server (`rapport_store::SyncState`). */
+export type SyncJoin = {
+  server_url: string;
+  org_id: string;
+  org_name: string;
+  user_id: string;
+  role: string;
+  client_id: string;
+  device_name: string;
+  bootstrap: string;
+  server_seq: number;
+  acked_seq: number;
+  last_success_at: string | null;
+  last_error_code: string | null;
+  last_error: string | null;
+  joined_at: string;
+};
+
+/** The protocol's status line (`rapport_sync::client::Status`). */
+export type LiveStatus =
+  | { state: 'synced' }
+  | { state: 'syncing' }
+  | { state: 'offline'; since_ms: number; retry_ms: number; reason: string }
+  | { state: 'stopped'; code: string; message: string }
+  | { state: 'error'; code: string; message: string; retry_ms: number };
+
+export type PresenceEntry = { user_id: string; display_name: string; client_id: string; lead_id: string };
+
+export type SyncInfo = {
+  /** null: this store is not signed in */
+  joined: { state: SyncJoin; pending: number; conflicts: number } | null;
+  live: LiveStatus | null;
+  presence: PresenceEntry[];
+};
+
+export type BootstrapProgress = { done: number; estimated: number; per_second: number };
+
+export type SyncEvent = { status?: LiveStatus; bootstrap?: BootstrapProgress; presence?: PresenceEntry[] };
+
+export type SignIn = { serverUrl: string; org: string; email?: string; password?: string; token?: string };
+
+export type SettingsInput = { region?: string; recentTouchMinutes?: number };
 
 export type LeadListPage = { total: number; rows: LeadSummary[] };
 export type TimelinePage = { items: Activity[]; next_cursor: string | null };
@@ -431,7 +489,20 @@ export const updateCall = (id: string, patch: CallPatch) => call<Call>('update_c
 
 // ---------- Events ----------
 
+export const syncInfo = () => call<SyncInfo>('sync_info');
+export const syncLogin = (input: SignIn) => call<SyncInfo>('sync_login', { input });
+export const syncNow = () => call<void>('sync_now');
+/** Signs out; resolves to how many local changes the server never received. */
+export const syncLogout = () => call<number>('sync_logout');
+/** Tells coworkers which lead this window shows (null: none). */
+export const syncPresence = (leadId: string | null) => call<void>('sync_presence', { leadId });
+export const saveSettings = (input: SettingsInput) => call<AppInfo>('save_settings', { input });
+
 export type Unsubscribe = () => void;
+
+export async function onSyncEvent(cb: (e: SyncEvent) => void): Promise<Unsubscribe> {
+  return listen<SyncEvent>('sync-event', (event) => cb(event.payload));
+}
 
 /** Subscribes to the core's `store-changed` event; resolves to an unsubscribe function. */
 export async function onStoreChanged(cb: (seq: number) => void): Promise<Unsubscribe> {
