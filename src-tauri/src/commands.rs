@@ -24,6 +24,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         set_task_done,
         create_note,
         update_note,
+        resolve_note_conflict,
         load_demo,
         crate::phone::phone_status,
         crate::phone::phone_dial,
@@ -113,6 +114,16 @@ async fn create_note(app: State<'_, App>, lead_id: Id, input: NoteInput) -> R<Ac
 #[tauri::command]
 async fn update_note(app: State<'_, App>, id: Id, patch: NotePatch) -> R<ActivityView> {
     app.update_note(id, patch).await
+}
+
+/// Resolves a note conflict with the text to keep (the body, the conflict's, or a merge).
+#[tauri::command]
+async fn resolve_note_conflict(
+    app: State<'_, App>,
+    conflict_id: Id,
+    body: String,
+) -> R<ActivityView> {
+    app.resolve_note_conflict(conflict_id, body).await
 }
 
 #[tauri::command]

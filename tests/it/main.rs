@@ -1,5 +1,6 @@
 //! The one integration-test binary: the CLI as a user runs it, and the desktop app as a user
-//! uses it (the real window under Xvfb, driven over WebDriver), and the softphone against sipp.
+//! uses it (the real window under Xvfb, driven over WebDriver), alone and signed in to a team
+//! server, and the softphone against sipp.
 
 mod cli;
 mod desktop;
@@ -8,3 +9,4 @@ mod phone;
 mod power;
 mod search;
 mod sync;
+mod team;

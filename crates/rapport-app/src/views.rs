@@ -36,6 +36,26 @@ pub struct LeadPageView {
     /// A coworker's call, email or meeting within the recent-touch window ("Joe called 12 min
     /// ago"): shown on the page and confirmed before dialling.
     pub recent_touch: Option<crate::RecentTouch>,
+    /// Unresolved note conflicts on this lead's notes (the note shows a badge; review them).
+    pub conflicts: Vec<NoteConflictView>,
+    /// This store's values a coworker's newer change replaced, newest first.
+    pub overrides: Vec<OverrideView>,
+}
+
+/// A note conflict with the name of who typed the text that did not become the body.
+#[derive(Debug, Clone, Serialize)]
+pub struct NoteConflictView {
+    #[serde(flatten)]
+    pub conflict: NoteConflict,
+    pub user_name: Option<String>,
+}
+
+/// "Your change to *status* was replaced by Joe's newer one": a field override, with names.
+#[derive(Debug, Clone, Serialize)]
+pub struct OverrideView {
+    #[serde(flatten)]
+    pub record: rapport_store::Override,
+    pub by_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -95,6 +115,31 @@ impl App {
             chrono::Utc::now(),
             self.recent_touch_minutes().await?,
         );
+        let name_of = |id: Option<Id>| {
+            id.and_then(|id| users.iter().find(|u| u.id == id))
+                .map(|u| u.name.clone())
+        };
+        let conflicts = self
+            .store
+            .note_conflicts(None)
+            .await?
+            .into_iter()
+            .filter(|c| c.lead_id == page.lead.id)
+            .map(|c| NoteConflictView {
+                user_name: name_of(c.user_id),
+                conflict: c,
+            })
+            .collect();
+        let overrides = self
+            .store
+            .overrides(page.lead.id)
+            .await?
+            .into_iter()
+            .map(|o| OverrideView {
+                by_name: name_of(o.by_user.as_deref().and_then(|u| u.parse().ok())),
+                record: o,
+            })
+            .collect();
         let mut lead = serde_json::to_value(&page.lead).unwrap_or(Value::Null);
         if let Some(o) = lead.as_object_mut() {
             o.insert("owner_name".into(), user_name(&users, page.lead.owner_id));
@@ -115,6 +160,8 @@ impl App {
                 .collect(),
             next_cursor: page.next_cursor.map(|c| c.to_string()),
             recent_touch,
+            conflicts,
+            overrides,
         })
     }
 }

@@ -148,6 +148,34 @@ export type LeadPage = {
   next_cursor: string | null;
   /** a coworker's call, email or meeting within the recent-touch window */
   recent_touch: RecentTouch | null;
+  /** unresolved note conflicts on this lead's notes */
+  conflicts: NoteConflict[];
+  /** this store's values a coworker's newer change replaced, newest first */
+  overrides: Override[];
+};
+
+/** A note text that lost a concurrent edit; the note's body is the other text. */
+export type NoteConflict = {
+  id: string;
+  lead_id: string;
+  note_id: string;
+  body: string;
+  user_id: string | null;
+  user_name: string | null;
+  resolved: boolean;
+  date_created: string;
+};
+
+/** A field this store wrote that a coworker's newer change replaced (values as JSON text). */
+export type Override = {
+  entity: string;
+  record_id: string;
+  field: string;
+  mine: string | null;
+  theirs: string | null;
+  by_user: string | null;
+  by_name: string | null;
+  at: string;
 };
 
 /** "Joe called 12 min ago — answered, 3 min": shown on the lead page, confirmed before dialling. */
@@ -436,6 +464,8 @@ export const createNote = (leadId: string, input: NewNote) =>
 
 export const updateNote = (id: string, patch: NotePatch) => call<Note>('update_note', { id, patch });
 
+export const resolveNoteConflict = (conflictId: string, body: string) =>
+  call<Note>('resolve_note_conflict', { conflictId, body });
 export const loadDemo = (leads: number) => call<{ leads: number }>('load_demo', { leads });
 
 /** One page of leads matching `query` (DESIGN §5); a bad query rejects with code `bad_query`, span and hint. */

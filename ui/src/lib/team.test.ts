@@ -1,7 +1,7 @@
 // Tests for the team status, presence and bootstrap lines.
 import { describe, expect, it } from 'vitest';
 import type { SyncInfo } from './api';
-import { bootstrapLine, normalizeServerUrl, presenceLine, statusLine } from './team';
+import { bootstrapLine, normalizeServerUrl, overrideLine, presenceLine, statusLine } from './team';
 
 const joined = (pending: number): SyncInfo => ({
   joined: {
@@ -61,5 +61,13 @@ describe('team', () => {
     expect(normalizeServerUrl(' sync.acme.com/ ')).toBe('https://sync.acme.com');
     expect(normalizeServerUrl('http://127.0.0.1:7700')).toBe('http://127.0.0.1:7700');
     expect(normalizeServerUrl('  ')).toBe('');
+  });
+  it('says which of my changes a newer one replaced', () => {
+    expect(overrideLine({ entity: 'lead', field: 'status_label', mine: '"Qualified"', theirs: '"Customer"', by_name: 'joe' })).toBe(
+      'Your status “Qualified” was replaced by joe’s newer “Customer”',
+    );
+    expect(overrideLine({ entity: 'contact', field: 'title', mine: null, theirs: '"CTO"', by_name: null })).toBe(
+      'Your contact title empty was replaced by a newer “CTO”',
+    );
   });
 });

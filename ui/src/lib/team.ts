@@ -51,3 +51,23 @@ export function normalizeServerUrl(s: string): string {
   if (!t) return '';
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(t) ? t : `https://${t}`;
 }
+
+/** A JSON-text value as a short phrase: strings unquoted, nothing as "empty". */
+function shown(v: string | null): string {
+  if (v === null || v === 'null' || v === '""') return 'empty';
+  try {
+    const x: unknown = JSON.parse(v);
+    const s = typeof x === 'string' ? x : JSON.stringify(x);
+    return s.length > 40 ? `“${s.slice(0, 39)}…”` : `“${s}”`;
+  } catch {
+    return `“${v}”`;
+  }
+}
+
+/** "Your status “Qualified” was replaced by joe’s newer “Customer”". */
+export function overrideLine(o: { entity: string; field: string; mine: string | null; theirs: string | null; by_name: string | null }): string {
+  const field = o.field.replace(/_/g, ' ').replace(/^status label$/, 'status');
+  const what = o.entity === 'lead' ? field : `${o.entity} ${field}`;
+  const who = o.by_name ? `${o.by_name}’s` : 'a';
+  return `Your ${what} ${shown(o.mine)} was replaced by ${who} newer ${shown(o.theirs)}`;
+}
