@@ -64,16 +64,34 @@ async fn a_coworkers_call_shows_on_the_open_lead_before_you_dial() -> Result<()>
         Some("signed-out")
     );
     click(&c, "[data-testid=sync-status]").await?;
-    type_into(&c, "[data-testid=sync-server]", &server.url).await?;
+    // Nobody listens on this port: the form says the server cannot be reached.
+    let nowhere = format!("http://127.0.0.1:{}", free_port()?);
+    type_into(&c, "[data-testid=sync-server]", &nowhere).await?;
     type_into(&c, "[data-testid=sync-org]", "Acme").await?;
     type_into(&c, "[data-testid=sync-email]", "sally@acme.example").await?;
-    type_into(&c, "[data-testid=sync-password]", "wrong-password").await?;
+    type_into(&c, "[data-testid=sync-password]", "sally-password-1").await?;
     click(&c, "[data-testid=sync-login-submit]").await?;
-    let err = wait_css(&c, "[data-testid=sync-login-error]", 15)
+    let err = wait_css(&c, "[data-testid=sync-login-error]", 20)
         .await?
         .text()
         .await?;
-    assert!(!err.is_empty(), "a wrong password says why");
+    assert!(!err.is_empty(), "an unreachable server says why");
+    let url = c.find(Locator::Css("[data-testid=sync-server]")).await?;
+    url.clear().await?;
+    url.send_keys(&server.url).await?;
+    let pw = c.find(Locator::Css("[data-testid=sync-password]")).await?;
+    pw.clear().await?;
+    pw.send_keys("wrong-password").await?;
+    click(&c, "[data-testid=sync-login-submit]").await?;
+    eventually(15, "a wrong password refused", || async {
+        let e = text(&c, "[data-testid=sync-login-error]")
+            .await
+            .unwrap_or_default();
+        Ok(!e.is_empty() && e != err)
+    })
+    .await?;
+    let wrong = text(&c, "[data-testid=sync-login-error]").await?;
+    println!("unreachable: {err}\nwrong password: {wrong}");
     let (_, st, _) = rapport(&sally, &["sync", "status"])?;
     assert!(
         !st.contains("Acme"),
