@@ -71,6 +71,17 @@ enum Admin {
         #[arg(long)]
         device: String,
     },
+    /// Issues a personal API key (`rpk_…`, 256-bit, stored hashed) for a member of the org;
+    /// prints it once. The key acts with the member's role in that org.
+    CreateApiKey {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        email: String,
+        /// A label for the key (shown by `list-tokens`).
+        #[arg(long, default_value = "api")]
+        name: String,
+    },
     /// Revokes a token by id (its open sockets close within seconds).
     RevokeToken { id: String },
     /// Lists a user's tokens (never the secrets).
@@ -221,6 +232,18 @@ async fn admin(db: &Db, cmd: Admin) -> Result<()> {
                 bail!("{email} is not a member of {}", org.name);
             }
             let (_, secret) = db.issue_token(&user.id, "device", &device, now).await?;
+            writeln!(out, "{secret}")?;
+        }
+        Admin::CreateApiKey { org, email, name } => {
+            let org = db.need_org(&org).await?;
+            let (user, _) = db
+                .user_by_email(&email)
+                .await?
+                .with_context(|| format!("no user `{email}`"))?;
+            if db.role(&org.id, &user.id).await?.is_none() {
+                bail!("{email} is not a member of {}", org.name);
+            }
+            let (_, secret) = db.issue_token(&user.id, "api", &name, now).await?;
             writeln!(out, "{secret}")?;
         }
         Admin::RevokeToken { id } => {

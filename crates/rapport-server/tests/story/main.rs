@@ -269,7 +269,81 @@ stories!(
     bad_input_is_refused_and_nothing_is_written,
     concurrent_pushes_get_one_gap_free_sequence,
     pokes_reach_sockets_of_every_server_process,
+    api_keys_authenticate_with_the_role_and_are_revocable,
 );
+
+/// An API key (`rpk_`, issued for a member) authenticates like a device token, with the
+/// member's role; a revoked or unknown key is 401.
+async fn api_keys_authenticate_with_the_role_and_are_revocable(t: T) {
+    let org = t.org("Acme").await;
+    let u =
+        t.db.add_member(&org, "viewer@acme.example", None, "viewer", None, now())
+            .await
+            .unwrap();
+    let (kid, key) =
+        t.db.issue_token(&u.id, "api", "script", now())
+            .await
+            .unwrap();
+    assert!(key.starts_with("rpk_"), "{key}");
+    let (s, me) = t.call("GET", "/v1/me", Some(&key), None).await;
+    assert_eq!(s, 200, "{me}");
+    assert_eq!(me["orgs"][0]["role"], "viewer");
+    let toks = t.db.tokens_of(&u.id).await.unwrap();
+    assert_eq!((toks.len(), toks[0].kind.as_str()), (1, "api"));
+    assert!(t.db.revoke_token(&kid, now()).await.unwrap());
+    let (s, _) = t.call("GET", "/v1/me", Some(&key), None).await;
+    assert_eq!(s, 401);
+    let (s, _) = t.call("GET", "/v1/me", Some("rpk_not-a-key"), None).await;
+    assert_eq!(s, 401);
+}
+
+/// `admin create-api-key` prints an `rpk_` key once for a member, and refuses a non-member.
+#[test]
+fn admin_create_api_key_prints_a_key_for_members_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_rapport-server"))
+            .arg("--data")
+            .arg(dir.path())
+            .arg("admin")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["create-org", "Acme"]).status.success());
+    let o = run(&["add-user", "--org", "Acme", "--email", "joe@acme.example"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&[
+        "create-api-key",
+        "--org",
+        "Acme",
+        "--email",
+        "joe@acme.example",
+        "--name",
+        "zapier",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let key = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        key.trim().starts_with("rpk_") && key.trim().len() > 40,
+        "{key}"
+    );
+    let o = run(&["list-tokens", "--email", "joe@acme.example"]);
+    let listed = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        listed.contains("zapier") && !listed.contains(key.trim()),
+        "{listed}"
+    );
+    run(&["create-org", "Other"]);
+    let o = run(&[
+        "create-api-key",
+        "--org",
+        "Other",
+        "--email",
+        "joe@acme.example",
+    ]);
+    assert!(!o.status.success());
+}
 
 async fn sign_in_push_pull_and_bootstrap_round_trip(t: T) {
     let org = t.org("Acme").await;
