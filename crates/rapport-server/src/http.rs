@@ -20,6 +20,16 @@ use std::time::Duration;
 pub struct AppState {
     pub db: Db,
     pub hub: Hub,
+    /// The per-org replicas the public API reads and writes through.
+    pub replicas: crate::replica::Replicas,
+}
+
+impl AppState {
+    /// The state of one server process; its org replicas live under `replica_dir`.
+    pub fn new(db: Db, hub: Hub, replica_dir: std::path::PathBuf) -> AppState {
+        let replicas = crate::replica::Replicas::new(db.clone(), hub.clone(), replica_dir);
+        AppState { db, hub, replicas }
+    }
 }
 
 /// Milliseconds since the epoch.

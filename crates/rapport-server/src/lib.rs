@@ -7,6 +7,7 @@ pub mod engine;
 pub mod http;
 pub mod hub;
 pub mod postgres;
+pub mod replica;
 pub mod sqlite;
 
 pub use db::{Backend, Db, DbError, OrgRow};

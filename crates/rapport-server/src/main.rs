@@ -18,6 +18,11 @@ struct Cli {
     /// A PostgreSQL URL (postgres://…) instead of `--data`.
     #[arg(long, global = true, env = "RAPPORT_DATABASE_URL")]
     database_url: Option<String>,
+    /// Where the public API keeps its per-org replicas (store + search index). Default:
+    /// `<data>/replicas` with `--data`; with PostgreSQL a directory of this process under the
+    /// system's temp dir. Each server process needs its own.
+    #[arg(long, env = "RAPPORT_REPLICA_DIR")]
+    replica_dir: Option<PathBuf>,
     /// Where to listen.
     #[arg(long, default_value = "127.0.0.1:7700")]
     listen: String,
@@ -318,7 +323,14 @@ async fn serve(db: Db, cli: &Cli) -> Result<()> {
         );
     }
     let hub = rapport_server::hub_for(&db);
-    let app = rapport_server::router(rapport_server::AppState { db, hub });
+    let replicas = match (&cli.replica_dir, &cli.data) {
+        (Some(d), _) => d.clone(),
+        (None, Some(data)) => data.join("replicas"),
+        (None, None) => {
+            std::env::temp_dir().join(format!("rapport-replicas-{}", std::process::id()))
+        }
+    };
+    let app = rapport_server::router(rapport_server::AppState::new(db, hub, replicas));
     let listener =
         std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
     listener.set_nonblocking(true)?;

@@ -22,15 +22,18 @@ struct T {
     /// A second server process's view of the same database (PostgreSQL only).
     second: Option<String>,
     _dir: Option<tempfile::TempDir>,
+    /// Each server process's replica directory.
+    _replicas: Vec<tempfile::TempDir>,
 }
 
-async fn serve(db: Db) -> String {
+async fn serve(db: Db) -> (String, tempfile::TempDir) {
     let hub = rapport_server::hub_for(&db);
-    let app = rapport_server::router(AppState { db, hub });
+    let replicas = tempfile::tempdir().unwrap();
+    let app = rapport_server::router(AppState::new(db, hub, replicas.path().to_path_buf()));
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", l.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(l, app).await });
-    url
+    (url, replicas)
 }
 
 impl T {
@@ -47,9 +50,14 @@ impl T {
         let second = serve(other).await;
         T::with(db, Some(second), None).await
     }
-    async fn with(db: Db, second: Option<String>, dir: Option<tempfile::TempDir>) -> T {
+    async fn with(
+        db: Db,
+        second: Option<(String, tempfile::TempDir)>,
+        dir: Option<tempfile::TempDir>,
+    ) -> T {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let url = serve(db.clone()).await;
+        let (url, replicas) = serve(db.clone()).await;
+        let (second, other) = second.unzip();
         T {
             db,
             url,
@@ -57,6 +65,7 @@ impl T {
             http: reqwest::Client::builder().no_zstd().build().unwrap(),
             second,
             _dir: dir,
+            _replicas: [Some(replicas), other].into_iter().flatten().collect(),
         }
     }
     async fn org(&self, name: &str) -> OrgRow {
