@@ -2,6 +2,7 @@
 //! bootstrap, event sockets with pokes and presence) over one storage layer on SQLite (the
 //! default) or PostgreSQL. The push rules are the pure planner in `engine`.
 
+pub mod api;
 pub mod db;
 pub mod engine;
 pub mod http;

@@ -3,7 +3,10 @@
 //! Sign-in and a round trip, retries/forks/gaps/skew, roles and isolation, bad input, a
 //! gap-free sequence under concurrent pushes, and pokes across server processes.
 
+mod api;
 mod pg;
+
+use api::*;
 
 use futures_util::{SinkExt, StreamExt};
 use rapport_core::{Hlc, NodeId};
@@ -279,6 +282,11 @@ stories!(
     concurrent_pushes_get_one_gap_free_sequence,
     pokes_reach_sockets_of_every_server_process,
     api_keys_authenticate_with_the_role_and_are_revocable,
+    api_auth_roles_and_org_selection,
+    api_leads_create_read_update_delete,
+    api_bad_input_is_refused_and_nothing_is_written,
+    api_search_with_the_query_language,
+    api_writes_are_changes_of_the_org_sequence,
 );
 
 /// An API key (`rpk_`, issued for a member) authenticates like a device token, with the
