@@ -725,3 +725,121 @@ fn lead_op(local_seq: i64, id: &str, name: &str, node: u64) -> Op {
     op.op_id = op_id(local_seq, "lead", id, &op.state);
     op
 }
+
+/// A desktop store (the app's own sync driver over HTTP) joined to the org.
+async fn client_store(
+    t: &T,
+    org: &OrgRow,
+    email: &str,
+) -> (rapport_app::App, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let app = rapport_app::App::open(dir.path().join("desk.db"))
+        .await
+        .unwrap();
+    let token = t.device(org, email, "member").await;
+    let user = t.db.user_by_email(email).await.unwrap().unwrap().0;
+    app.store()
+        .join(&rapport_store::Join {
+            server_url: t.url.clone(),
+            org_id: org.id.clone(),
+            org_name: org.name.clone(),
+            user_id: user.id,
+            user_name: user.display_name,
+            user_email: Some(user.email),
+            role: "member".into(),
+            client_id: format!("desk-{}", ulid::Ulid::new()),
+            device_name: "desk".into(),
+        })
+        .await
+        .unwrap();
+    (app, token, dir)
+}
+
+/// An API write reaches a signed-in desktop store that stays connected (pulled on the poke,
+/// well within a second); an offline edit of another field of the same lead merges with an
+/// API edit made meanwhile, on the desktop and through the API.
+pub(crate) async fn api_writes_reach_a_syncing_client_store(t: T) {
+    let org = t.org("Acme").await;
+    let key = t.key(&org, "joe@acme.example", "member").await;
+    let (desk, token, _dir) = client_store(&t, &org, "sally@acme.example").await;
+    desk.sync_driver_with_token(&token)
+        .await
+        .unwrap()
+        .sync_once()
+        .await
+        .unwrap();
+
+    // Live: the driver holds the event socket; the API's write is poked and pulled.
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let (_presence_tx, presence) = tokio::sync::mpsc::unbounded_channel();
+    let (_local_tx, local) = tokio::sync::mpsc::unbounded_channel();
+    let driver = desk.sync_driver_with_token(&token).await.unwrap();
+    let live = tokio::spawn(driver.run(local, stop, presence));
+    tokio::time::sleep(Duration::from_millis(300)).await; // the socket is up
+    let started = std::time::Instant::now();
+    let (s, v) = t
+        .api(
+            "POST",
+            "/api/v1/leads",
+            &key,
+            Some(json!({"name": "Live Lead"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let id: rapport_core::Id = v["lead"]["id"].as_str().unwrap().parse().unwrap();
+    let seen = loop {
+        if let Ok(l) = desk.lead(id).await {
+            break l;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "the API's lead did not reach the desktop within 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(seen.name, "Live Lead");
+    stop_tx.send(true).unwrap();
+    live.await.unwrap().unwrap();
+
+    // Offline: the desktop changes the description while the API renames; both survive.
+    desk.update_lead(
+        id,
+        rapport_core::ops::LeadPatch {
+            description: Some("From the desk".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (s, v) = t
+        .api(
+            "PATCH",
+            &format!("/api/v1/leads/{id}"),
+            &key,
+            Some(json!({"name": "Renamed by API"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    desk.sync_driver_with_token(&token)
+        .await
+        .unwrap()
+        .sync_once()
+        .await
+        .unwrap();
+    let l = desk.lead(id).await.unwrap();
+    assert_eq!(
+        (l.name.as_str(), l.description.as_deref()),
+        ("Renamed by API", Some("From the desk"))
+    );
+    let (s, v) = t
+        .api("GET", &format!("/api/v1/leads/{id}"), &key, None)
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (
+            v["lead"]["name"].as_str(),
+            v["lead"]["description"].as_str()
+        ),
+        (Some("Renamed by API"), Some("From the desk"))
+    );
+}

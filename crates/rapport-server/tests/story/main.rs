@@ -287,6 +287,7 @@ stories!(
     api_bad_input_is_refused_and_nothing_is_written,
     api_search_with_the_query_language,
     api_writes_are_changes_of_the_org_sequence,
+    api_writes_reach_a_syncing_client_store,
 );
 
 /// An API key (`rpk_`, issued for a member) authenticates like a device token, with the
