@@ -228,12 +228,18 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/leads/{id}",
             get(get_lead)
-                .put(update_lead)
-                .patch(update_lead)
+                .put(put_lead)
+                .patch(patch_lead)
                 .delete(delete_lead),
         )
         .route("/api/v1/search", post(search))
+        .route("/api/v1/activities/note", post(create_note))
+        .route("/api/v1/activities/call", post(create_call))
         .route("/api/v1/activities/{kind}", post(create_activity))
+        .route(
+            "/api/v1/openapi.json",
+            get(|| async { Json(crate::openapi::document()) }),
+        )
 }
 
 /// The caller's org's replica.
@@ -305,7 +311,7 @@ fn lead_id(id: &str) -> Answer<Id> {
 }
 
 #[derive(Debug, Deserialize)]
-struct LeadQuery {
+pub struct LeadQuery {
     activities: Option<i64>,
     /// Activities older than this one (the `next_cursor` of the previous read).
     activities_before: Option<String>,
@@ -336,7 +342,19 @@ async fn lead_view(app: &App, id: Id, n: i64, before: Option<Id>) -> Answer {
     }))
 }
 
-async fn get_lead(
+/// A lead with its contacts, tasks, opportunities and newest-first activities, in one call.
+#[utoipa::path(get, path = "/api/v1/leads/{id}", tag = "leads",
+    params(
+        ("id" = String, Path, description = "The lead's id (a merged lead's id opens the survivor)"),
+        ("activities" = Option<i64>, Query, description = "How many activities (default 20, at most 200)"),
+        ("activities_before" = Option<String>, Query, description = "The `next_cursor` of the previous read"),
+    ),
+    responses(
+        (status = 200, body = crate::openapi::LeadRead),
+        (status = 401, body = crate::openapi::Error),
+        (status = 404, description = "No such lead in this org", body = crate::openapi::Error),
+    ))]
+pub async fn get_lead(
     State(st): State<AppState>,
     c: ApiCaller,
     Path(id): Path<String>,
@@ -364,7 +382,15 @@ async fn get_lead(
 }
 
 /// Creates a lead, with its contacts (`contacts: [...]`) in the same transaction.
-async fn create_lead(
+#[utoipa::path(post, path = "/api/v1/leads", tag = "leads",
+    request_body = crate::openapi::LeadInput,
+    responses(
+        (status = 201, description = "Created; the lead as a read shows it", body = crate::openapi::LeadRead),
+        (status = 400, description = "Malformed JSON, unknown field, wrong type, invalid value: nothing written", body = crate::openapi::Error),
+        (status = 401, body = crate::openapi::Error),
+        (status = 403, description = "A viewer's key", body = crate::openapi::Error),
+    ))]
+pub async fn create_lead(
     State(st): State<AppState>,
     c: ApiCaller,
     body: Result<Bytes, BytesRejection>,
@@ -423,7 +449,44 @@ async fn create_with_contacts(
     Ok(lead.id)
 }
 
-/// PUT and PATCH both change only the fields given (Close's PUT is partial too).
+/// Changes only the fields given.
+#[utoipa::path(patch, path = "/api/v1/leads/{id}", tag = "leads",
+    params(("id" = String, Path)),
+    request_body = crate::openapi::LeadPatchInput,
+    responses(
+        (status = 200, body = crate::openapi::LeadRead),
+        (status = 400, body = crate::openapi::Error),
+        (status = 403, body = crate::openapi::Error),
+        (status = 404, body = crate::openapi::Error),
+    ))]
+pub async fn patch_lead(
+    st: State<AppState>,
+    c: ApiCaller,
+    id: Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer<Json<Value>> {
+    update_lead(st, c, id, body).await
+}
+
+/// The same as PATCH: only the fields given change (Close's PUT is partial too).
+#[utoipa::path(put, path = "/api/v1/leads/{id}", tag = "leads",
+    params(("id" = String, Path)),
+    request_body = crate::openapi::LeadPatchInput,
+    responses(
+        (status = 200, body = crate::openapi::LeadRead),
+        (status = 400, body = crate::openapi::Error),
+        (status = 403, body = crate::openapi::Error),
+        (status = 404, body = crate::openapi::Error),
+    ))]
+pub async fn put_lead(
+    st: State<AppState>,
+    c: ApiCaller,
+    id: Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer<Json<Value>> {
+    update_lead(st, c, id, body).await
+}
+
 async fn update_lead(
     State(st): State<AppState>,
     c: ApiCaller,
@@ -442,7 +505,15 @@ async fn update_lead(
     Ok(Json(lead_view(&r.app, id, DEFAULT_ACTIVITIES, None).await?))
 }
 
-async fn delete_lead(
+/// Deletes the lead with everything on it.
+#[utoipa::path(delete, path = "/api/v1/leads/{id}", tag = "leads",
+    params(("id" = String, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, body = crate::openapi::Error),
+        (status = 404, body = crate::openapi::Error),
+    ))]
+pub async fn delete_lead(
     State(st): State<AppState>,
     c: ApiCaller,
     Path(id): Path<String>,
@@ -522,7 +593,21 @@ async fn run_search(st: &AppState, c: &ApiCaller, q: SearchRequest) -> Answer<Js
     })))
 }
 
-async fn list_leads(
+/// Leads matching a query of the app's search language, one page.
+#[utoipa::path(get, path = "/api/v1/leads", tag = "search",
+    params(
+        ("query" = Option<String>, Query, description = "The search language (`status:qualified sort:name`); empty: every lead"),
+        ("limit" = Option<usize>, Query, description = "1 to 500 (default 50)"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+        ("tz" = Option<String>, Query, description = "IANA time zone for relative dates"),
+        ("now" = Option<String>, Query, description = "RFC 3339 instant relative dates count from"),
+    ),
+    responses(
+        (status = 200, body = crate::openapi::SearchPage),
+        (status = 400, description = "`bad_query` with the byte span and a hint", body = crate::openapi::Error),
+        (status = 401, body = crate::openapi::Error),
+    ))]
+pub async fn list_leads(
     State(st): State<AppState>,
     c: ApiCaller,
     q: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
@@ -543,7 +628,15 @@ async fn list_leads(
     run_search(&st, &c, req).await
 }
 
-async fn search(
+/// The same search, its parameters in the body.
+#[utoipa::path(post, path = "/api/v1/search", tag = "search",
+    request_body = crate::openapi::SearchInput,
+    responses(
+        (status = 200, body = crate::openapi::SearchPage),
+        (status = 400, description = "`bad_query` with the byte span and a hint", body = crate::openapi::Error),
+        (status = 401, body = crate::openapi::Error),
+    ))]
+pub async fn search(
     State(st): State<AppState>,
     c: ApiCaller,
     body: Result<Bytes, BytesRejection>,
@@ -569,6 +662,40 @@ fn activity_fields(kind: &str) -> Option<&'static [&'static str]> {
         ]),
         _ => None,
     }
+}
+
+/// Logs a note on the lead `lead_id`.
+#[utoipa::path(post, path = "/api/v1/activities/note", tag = "activities",
+    request_body = crate::openapi::NoteInput,
+    responses(
+        (status = 201, description = "The note, with `_type`, `user_name`, `note_html`"),
+        (status = 400, body = crate::openapi::Error),
+        (status = 403, body = crate::openapi::Error),
+        (status = 404, description = "No such lead in this org", body = crate::openapi::Error),
+    ))]
+pub async fn create_note(
+    st: State<AppState>,
+    c: ApiCaller,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer<(StatusCode, Json<Value>)> {
+    create_activity(st, c, Path("note".into()), body).await
+}
+
+/// Logs a call on the lead `lead_id`.
+#[utoipa::path(post, path = "/api/v1/activities/call", tag = "activities",
+    request_body = crate::openapi::CallInput,
+    responses(
+        (status = 201, description = "The call, with `_type` and `user_name`"),
+        (status = 400, body = crate::openapi::Error),
+        (status = 403, body = crate::openapi::Error),
+        (status = 404, description = "No such lead in this org", body = crate::openapi::Error),
+    ))]
+pub async fn create_call(
+    st: State<AppState>,
+    c: ApiCaller,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer<(StatusCode, Json<Value>)> {
+    create_activity(st, c, Path("call".into()), body).await
 }
 
 /// Logs an activity on a lead: `POST /api/v1/activities/note` or `/call`, `lead_id` in the body.

@@ -7,6 +7,7 @@ pub mod db;
 pub mod engine;
 pub mod http;
 pub mod hub;
+pub mod openapi;
 pub mod postgres;
 pub mod replica;
 pub mod sqlite;
