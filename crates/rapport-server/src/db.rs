@@ -592,6 +592,20 @@ impl Db {
         req: &PushRequest,
         now: i64,
     ) -> Result<PushResponse> {
+        self.push_as(org_id, user_id, user_id, req, now).await
+    }
+
+    /// A push from a client of `user_id` made on behalf of `actor` (the member an API
+    /// replica writes for): the client must be `user_id`'s, the changes are `actor`'s
+    /// (`updated_by`).
+    pub async fn push_as(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        actor: &str,
+        req: &PushRequest,
+        now: i64,
+    ) -> Result<PushResponse> {
         let mut tx = self.pool.begin().await?;
         lock_org(&mut tx, org_id).await?;
         let org = read_org(&mut tx, org_id).await?;
@@ -687,7 +701,7 @@ impl Db {
             revisions: &revisions,
             last_seq: org.last_seq,
             hlc: org.hlc,
-            user_id,
+            user_id: actor,
             now,
         })
         .map_err(DbError::Api)?;

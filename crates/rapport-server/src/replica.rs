@@ -70,6 +70,8 @@ pub struct InProcess {
     org_id: String,
     /// The internal user the replica's client belongs to.
     owner: String,
+    /// The member the pushed changes are made for (`updated_by`).
+    actor: String,
 }
 
 impl InProcess {
@@ -105,7 +107,13 @@ impl Transport for InProcess {
         let before = self.org().await?.last_seq;
         let resp = self
             .db
-            .push(&self.org_id, &self.owner, req, crate::http::now_ms())
+            .push_as(
+                &self.org_id,
+                &self.owner,
+                &self.actor,
+                req,
+                crate::http::now_ms(),
+            )
             .await
             .map_err(failure)?;
         if resp.last_seq > before {
@@ -235,13 +243,15 @@ impl Replicas {
         Ok(r)
     }
 
-    /// One push and pull to quiescence (the replica's lock held by the caller).
-    async fn sync(&self, r: &Replica) -> Result<rapport_app::sync::Report, AppError> {
+    /// One push and pull to quiescence (the replica's lock held by the caller); what it
+    /// pushes is `actor`'s.
+    async fn sync(&self, r: &Replica, actor: &str) -> Result<rapport_app::sync::Report, AppError> {
         let transport = InProcess {
             db: self.db.clone(),
             hub: self.hub.clone(),
             org_id: r.org_id.clone(),
             owner: r.owner.clone(),
+            actor: actor.to_string(),
         };
         let seed = rapport_core::ops::Rng(r.app.store().node().0).next_u64();
         let mut d = Driver::new(r.app.store().clone(), transport, "API replica", seed);
@@ -264,7 +274,9 @@ impl Replicas {
         if st.bootstrap == "done" && st.pull_cursor >= last {
             return Ok(());
         }
-        self.sync(r).await.map(|_| ())
+        // Nothing of a caller's is pending here unless a write's push failed: the internal
+        // user's, then.
+        self.sync(r, &r.owner).await.map(|_| ())
     }
 
     /// Runs a write on the replica as `actor`, then pushes it into the org's sequence before
@@ -276,10 +288,10 @@ impl Replicas {
     {
         let _g = r.lock.lock().await;
         // Validation sees the org's current state.
-        self.sync(r).await?;
+        self.sync(r, &r.owner).await?;
         r.app.store().set_meta("local_user", &actor.user_id).await?;
         let out = f(r.app.clone()).await?;
-        let report = self.sync(r).await?;
+        let report = self.sync(r, &actor.user_id).await?;
         if !report.rejected.is_empty() {
             return Err(AppError::new(
                 "rejected",

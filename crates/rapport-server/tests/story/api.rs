@@ -624,6 +624,15 @@ pub(crate) async fn api_writes_are_changes_of_the_org_sequence(t: T) {
     assert_eq!(lead.entity, "lead");
     assert_eq!(lead.state.fields["name"], "From the API");
     assert!(!lead.state.deleted);
+    // The change is the calling member's, in the record and in the server's `updated_by`.
+    let joe =
+        t.db.user_by_email("joe@acme.example")
+            .await
+            .unwrap()
+            .unwrap()
+            .0;
+    assert_eq!(lead.updated_by.as_deref(), Some(joe.id.as_str()));
+    assert_eq!(lead.state.fields["owner_id"], json!(joe.id));
 
     // A client's push is visible to the API's next read and search.
     let pushed = super::id(77);
