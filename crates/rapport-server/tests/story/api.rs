@@ -940,3 +940,59 @@ pub(crate) async fn api_openapi_document_agrees_with_the_routes(t: T) {
         "{v}"
     );
 }
+
+/// Concurrent API writes into one org (through both processes on PostgreSQL) all land, each
+/// once, in the org's sequence, and every process's search finds all of them.
+pub(crate) async fn api_concurrent_writes_all_land_once(t: T) {
+    let org = t.org("Acme").await;
+    let key = t.key(&org, "joe@acme.example", "member").await;
+    let device = t.device(&org, "sally@acme.example", "member").await;
+    let bases: Vec<String> = [Some(t.url.clone()), t.second.clone()]
+        .into_iter()
+        .flatten()
+        .collect();
+    let n = 16;
+    let calls = (0..n).map(|i| {
+        let base = bases[i % bases.len()].clone();
+        let key = key.clone();
+        let t = &t;
+        async move {
+            t.call_at(
+                &base,
+                "POST",
+                "/api/v1/leads",
+                Some(&key),
+                Some(json!({"name": format!("Concurrent {i} Quince")})),
+            )
+            .await
+        }
+    });
+    for (s, v) in futures_util::future::join_all(calls).await {
+        assert_eq!(s, 201, "{v}");
+    }
+    let page = t.pull(&org, &device, 0).await;
+    let seqs: Vec<i64> = page.changes.iter().map(|c| c.seq).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    let leads = page
+        .changes
+        .iter()
+        .filter(|c| c.entity == "lead" && !c.state.deleted)
+        .count();
+    assert_eq!(leads, n);
+    for base in &bases {
+        let (s, v) = t
+            .call_at(
+                base,
+                "GET",
+                "/api/v1/leads?query=quince&limit=100",
+                Some(&key),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (s, v["total"].as_u64()),
+            (200, Some(n as u64)),
+            "{base}: {v}"
+        );
+    }
+}

@@ -289,6 +289,7 @@ stories!(
     api_writes_are_changes_of_the_org_sequence,
     api_writes_reach_a_syncing_client_store,
     api_openapi_document_agrees_with_the_routes,
+    api_concurrent_writes_all_land_once,
 );
 
 /// An API key (`rpk_`, issued for a member) authenticates like a device token, with the
