@@ -103,11 +103,11 @@ impl IntoResponse for ApiFail {
     }
 }
 
-fn err(code: &str, msg: impl Into<String>) -> ApiFail {
+pub(crate) fn err(code: &str, msg: impl Into<String>) -> ApiFail {
     AppError::new(code, msg).into()
 }
 
-type Answer<T = Value> = Result<T, ApiFail>;
+pub(crate) type Answer<T = Value> = Result<T, ApiFail>;
 
 /// The secret of a request: `Authorization: Bearer KEY`, or Basic with KEY as the username
 /// (any password, usually empty: Close's convention).
@@ -140,7 +140,7 @@ pub struct ApiCaller {
 
 impl ApiCaller {
     /// A viewer may read only.
-    fn may_write(&self) -> Answer<()> {
+    pub(crate) fn may_write(&self) -> Answer<()> {
         if self.role == "viewer" {
             return Err(err("forbidden", "a viewer cannot change records"));
         }
@@ -236,6 +236,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/activities/note", post(create_note))
         .route("/api/v1/activities/call", post(create_call))
         .route("/api/v1/activities/{kind}", post(create_activity))
+        .merge(crate::api_records::routes())
         .route(
             "/api/v1/openapi.json",
             get(|| async { Json(crate::openapi::document()) }),
@@ -243,19 +244,19 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The caller's org's replica.
-async fn replica(st: &AppState, c: &ApiCaller) -> Answer<Arc<Replica>> {
+pub(crate) async fn replica(st: &AppState, c: &ApiCaller) -> Answer<Arc<Replica>> {
     Ok(st.replicas.get(&c.org, &c.actor).await?)
 }
 
 /// A replica caught up with the org (for reads).
-async fn current(st: &AppState, c: &ApiCaller) -> Answer<Arc<Replica>> {
+pub(crate) async fn current(st: &AppState, c: &ApiCaller) -> Answer<Arc<Replica>> {
     let r = replica(st, c).await?;
     st.replicas.catch_up(&r).await?;
     Ok(r)
 }
 
 /// The body as a JSON object: 400 `malformed_json` when it is not one, 413 when too big.
-fn object(body: Result<Bytes, BytesRejection>) -> Answer<Map<String, Value>> {
+pub(crate) fn object(body: Result<Bytes, BytesRejection>) -> Answer<Map<String, Value>> {
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             AppError::new("payload_too_large", e.body_text()).into()
@@ -271,7 +272,7 @@ fn object(body: Result<Bytes, BytesRejection>) -> Answer<Map<String, Value>> {
 }
 
 /// A JSON value as an input type: unknown fields and wrong types are 400s naming the field.
-fn decode<T: serde::de::DeserializeOwned>(v: Value, at: &str) -> Answer<T> {
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(v: Value, at: &str) -> Answer<T> {
     serde_json::from_value(v).map_err(|e| {
         let msg = e.to_string();
         let field = |m: &str| {
@@ -305,7 +306,7 @@ fn decode<T: serde::de::DeserializeOwned>(v: Value, at: &str) -> Answer<T> {
     })
 }
 
-fn lead_id(id: &str) -> Answer<Id> {
+pub(crate) fn lead_id(id: &str) -> Answer<Id> {
     id.parse::<Id>()
         .map_err(|_| err("not_found", format!("no lead with id {id}")))
 }

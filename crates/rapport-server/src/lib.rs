@@ -3,6 +3,7 @@
 //! default) or PostgreSQL. The push rules are the pure planner in `engine`.
 
 pub mod api;
+pub mod api_records;
 pub mod db;
 pub mod engine;
 pub mod http;

@@ -871,7 +871,15 @@ pub(crate) async fn api_openapi_document_agrees_with_the_routes(t: T) {
     }
     ops.sort();
     let mut want: Vec<(String, String)> = [
+        ("DELETE", "/api/v1/contacts/{id}"),
         ("DELETE", "/api/v1/leads/{id}"),
+        ("GET", "/api/v1/contacts/{id}"),
+        ("GET", "/api/v1/tasks/{id}"),
+        ("PATCH", "/api/v1/contacts/{id}"),
+        ("PATCH", "/api/v1/tasks/{id}"),
+        ("POST", "/api/v1/contacts"),
+        ("POST", "/api/v1/tasks"),
+        ("PUT", "/api/v1/contacts/{id}"),
         ("GET", "/api/v1/leads"),
         ("GET", "/api/v1/leads/{id}"),
         ("PATCH", "/api/v1/leads/{id}"),
@@ -895,7 +903,7 @@ pub(crate) async fn api_openapi_document_agrees_with_the_routes(t: T) {
             "{m} {p}: {v}"
         );
     }
-    let (s, _) = t.raw("GET", "/api/v1/no-such-thing", None, None).await;
+    let (s, _) = t.raw("GET", "/api/v1/opportunities", None, None).await;
     assert_eq!(s, 404);
     assert!(
         doc["components"]["securitySchemes"]["basic"].is_object(),
@@ -995,4 +1003,202 @@ pub(crate) async fn api_concurrent_writes_all_land_once(t: T) {
             "{base}: {v}"
         );
     }
+}
+
+/// Contacts and tasks by id: created on a lead (`lead_id` in the body), read, changed,
+/// deleted (contacts); bad input, a viewer and another org's ids refused; each write in the
+/// org's sequence.
+pub(crate) async fn api_contacts_and_tasks(t: T) {
+    let org = t.org("Acme").await;
+    let key = t.key(&org, "joe@acme.example", "member").await;
+    let viewer = t.key(&org, "vera@acme.example", "viewer").await;
+    let device = t.device(&org, "sally@acme.example", "member").await;
+    let (s, v) = t
+        .api(
+            "POST",
+            "/api/v1/leads",
+            &key,
+            Some(json!({"name": "Bluth"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let lead = v["lead"]["id"].as_str().unwrap().to_string();
+    let since = t.last_seq(&org).await;
+
+    let (s, v) = t
+        .api(
+            "POST",
+            "/api/v1/contacts",
+            &key,
+            Some(json!({"lead_id": lead, "name": "Gob Bluth",
+                        "emails": [{"email": "gob@bluth.example"}],
+                        "phones": [{"phone": "+1 415 555 0102", "type": "mobile"}]})),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["lead_id"].as_str(), Some(lead.as_str()));
+    assert!(v["phones"][0]["phone_formatted"].is_string(), "{v}");
+    let contact = format!("/api/v1/contacts/{}", v["id"].as_str().unwrap());
+    let (s, v) = t.api("GET", &contact, &key, None).await;
+    assert_eq!((s, v["name"].as_str()), (200, Some("Gob Bluth")), "{v}");
+    let (s, v) = t
+        .api("PATCH", &contact, &key, Some(json!({"title": "Magician"})))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (v["title"].as_str(), v["emails"][0]["email"].as_str()),
+        (Some("Magician"), Some("gob@bluth.example"))
+    );
+    let (s, v) = t
+        .api(
+            "PUT",
+            &contact,
+            &key,
+            Some(json!({"name": "George Oscar Bluth"})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["name"].as_str()),
+        (200, Some("George Oscar Bluth")),
+        "{v}"
+    );
+    let (s, v) = t
+        .api("GET", &format!("/api/v1/leads/{lead}"), &key, None)
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(v["contacts"][0]["title"], "Magician", "{v}");
+
+    let (s, v) = t
+        .api(
+            "POST",
+            "/api/v1/tasks",
+            &key,
+            Some(json!({"lead_id": lead, "text": "Call back", "date": "2026-12-24"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let task = format!("/api/v1/tasks/{}", v["id"].as_str().unwrap());
+    assert_eq!(
+        (v["date"].as_str(), v["is_complete"].as_bool()),
+        (Some("2026-12-24"), Some(false))
+    );
+    let (s, v) = t
+        .api("PATCH", &task, &key, Some(json!({"is_complete": true})))
+        .await;
+    assert_eq!((s, v["is_complete"].as_bool()), (200, Some(true)), "{v}");
+    let (s, v) = t.api("GET", &task, &key, None).await;
+    assert_eq!((s, v["text"].as_str()), (200, Some("Call back")), "{v}");
+
+    // Bad input, a viewer, another org: refused, nothing written.
+    let before = t.last_seq(&org).await;
+    for (m, p, b, status, code) in [
+        (
+            "POST",
+            "/api/v1/contacts".to_string(),
+            json!({"name": "No lead"}),
+            400,
+            "invalid_field",
+        ),
+        (
+            "POST",
+            "/api/v1/contacts".to_string(),
+            json!({"lead_id": lead, "name": "X", "colour": 1}),
+            400,
+            "unknown_field",
+        ),
+        (
+            "POST",
+            "/api/v1/contacts".to_string(),
+            json!({"lead_id": lead, "name": "X", "emails": [{"email": "nope"}]}),
+            400,
+            "invalid_field",
+        ),
+        (
+            "POST",
+            "/api/v1/contacts".to_string(),
+            json!({"lead_id": super::id(5), "name": "X"}),
+            404,
+            "not_found",
+        ),
+        (
+            "PATCH",
+            contact.clone(),
+            json!({"name": ""}),
+            400,
+            "invalid_field",
+        ),
+        (
+            "POST",
+            "/api/v1/tasks".to_string(),
+            json!({"lead_id": lead, "text": "T", "date": "tomorrow"}),
+            400,
+            "bad_input",
+        ),
+        (
+            "PATCH",
+            task.clone(),
+            json!({"done": true}),
+            400,
+            "unknown_field",
+        ),
+        (
+            "PATCH",
+            "/api/v1/tasks/not-an-id".to_string(),
+            json!({"text": "x"}),
+            404,
+            "not_found",
+        ),
+    ] {
+        let (s, v) = t.api(m, &p, &key, Some(b.clone())).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (status, Some(code)),
+            "{m} {p} {b}: {v}"
+        );
+    }
+    let (s, _) = t
+        .api("PATCH", &contact, &viewer, Some(json!({"title": "Nope"})))
+        .await;
+    assert_eq!(s, 403);
+    assert_eq!(t.api("DELETE", &contact, &viewer, None).await.0, 403);
+    let (s, _) = t
+        .api(
+            "POST",
+            "/api/v1/tasks",
+            &viewer,
+            Some(json!({"lead_id": lead, "text": "T"})),
+        )
+        .await;
+    assert_eq!(s, 403);
+    let other = t.org("Globex").await;
+    let okey = t.key(&other, "hank@globex.example", "member").await;
+    assert_eq!(t.api("GET", &contact, &okey, None).await.0, 404);
+    assert_eq!(t.api("GET", &task, &okey, None).await.0, 404);
+    assert_eq!(t.api("DELETE", &contact, &okey, None).await.0, 404);
+    let (s, _) = t
+        .api(
+            "POST",
+            "/api/v1/contacts",
+            &okey,
+            Some(json!({"lead_id": lead, "name": "X"})),
+        )
+        .await;
+    assert_eq!(s, 404);
+    assert_eq!(
+        t.last_seq(&org).await,
+        before,
+        "a refused write changed the org"
+    );
+
+    // Each write reached the org's sequence.
+    let page = t.pull(&org, &device, since).await;
+    let kinds: std::collections::BTreeSet<&str> =
+        page.changes.iter().map(|c| c.entity.as_str()).collect();
+    assert!(
+        kinds.contains("contact") && kinds.contains("task"),
+        "{kinds:?}"
+    );
+
+    assert_eq!(t.api("DELETE", &contact, &key, None).await.0, 204);
+    assert_eq!(t.api("GET", &contact, &key, None).await.0, 404);
 }

@@ -290,6 +290,7 @@ stories!(
     api_writes_reach_a_syncing_client_store,
     api_openapi_document_agrees_with_the_routes,
     api_concurrent_writes_all_land_once,
+    api_contacts_and_tasks,
 );
 
 /// An API key (`rpk_`, issued for a member) authenticates like a device token, with the
