@@ -45,8 +45,16 @@ impl From<AppError> for ApiFail {
             "forbidden" => StatusCode::FORBIDDEN,
             "duplicate" | "rejected" | "conflict" => StatusCode::CONFLICT,
             "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
-            "bad_query" | "bad_input" | "bad_request" | "invalid_field" | "unknown_status"
-            | "unknown_field" | "malformed_json" | "org_required" => StatusCode::BAD_REQUEST,
+            "idempotency_in_progress" => StatusCode::CONFLICT,
+            "bad_query"
+            | "bad_input"
+            | "bad_request"
+            | "invalid_field"
+            | "unknown_status"
+            | "unknown_field"
+            | "malformed_json"
+            | "org_required"
+            | "idempotency_key_reused" => StatusCode::BAD_REQUEST,
             _ => {
                 tracing::error!("api: {}: {}", e.code, e.message);
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -111,7 +119,7 @@ pub(crate) type Answer<T = Value> = Result<T, ApiFail>;
 
 /// The secret of a request: `Authorization: Bearer KEY`, or Basic with KEY as the username
 /// (any password, usually empty: Close's convention).
-fn secret(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn secret(headers: &HeaderMap) -> Option<String> {
     let v = headers.get("authorization")?.to_str().ok()?;
     let (scheme, rest) = v.split_once(' ')?;
     let rest = rest.trim();

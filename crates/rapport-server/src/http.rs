@@ -152,7 +152,12 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/orgs/{org}/changes", get(changes))
         .route("/v1/orgs/{org}/bootstrap", get(bootstrap))
         .route("/v1/orgs/{org}/events", get(events))
-        .merge(crate::api::routes())
+        .merge(
+            crate::api::routes().layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                crate::idempotency::layer,
+            )),
+        )
         .fallback(|| async { fail(ErrorCode::NotFound, "no such route") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(RequestDecompressionLayer::new())

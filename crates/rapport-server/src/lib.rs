@@ -8,6 +8,7 @@ pub mod db;
 pub mod engine;
 pub mod http;
 pub mod hub;
+pub mod idempotency;
 pub mod openapi;
 pub mod postgres;
 pub mod replica;

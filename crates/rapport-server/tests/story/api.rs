@@ -1202,3 +1202,83 @@ pub(crate) async fn api_contacts_and_tasks(t: T) {
     assert_eq!(t.api("DELETE", &contact, &key, None).await.0, 204);
     assert_eq!(t.api("GET", &contact, &key, None).await.0, 404);
 }
+
+/// `Idempotency-Key`: a retried create answers the first result and creates nothing twice
+/// (also when the retry goes to another server process, or races the first); the same key
+/// with another body is refused; keys are per API key; a failed request releases its key.
+pub(crate) async fn api_idempotency_key_creates_once(t: T) {
+    let org = t.org("Acme").await;
+    let key = t.key(&org, "joe@acme.example", "member").await;
+    let other_key = t.key(&org, "ann@acme.example", "member").await;
+    let post = |base: String, key: String, idem: &'static str, body: Value| {
+        let http = t.http.clone();
+        async move {
+            let resp = http
+                .post(format!("{base}/api/v1/leads"))
+                .bearer_auth(&key)
+                .header("idempotency-key", idem)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            let replayed = resp.headers().contains_key("idempotent-replayed");
+            let v: Value = resp.json().await.unwrap();
+            (status, replayed, v)
+        }
+    };
+    let body = json!({"name": "Once Only"});
+    let (s, replayed, first) = post(t.url.clone(), key.clone(), "k-1", body.clone()).await;
+    assert_eq!((s, replayed), (201, false), "{first}");
+    let seq = t.last_seq(&org).await;
+    let retry_at = t.second.clone().unwrap_or(t.url.clone());
+    let (s, replayed, again) = post(retry_at, key.clone(), "k-1", body.clone()).await;
+    assert_eq!((s, replayed), (201, true), "{again}");
+    assert_eq!(again["lead"]["id"], first["lead"]["id"]);
+    assert_eq!(t.last_seq(&org).await, seq, "the retry wrote");
+    // Another body under the same key: refused.
+    let (s, _, v) = post(t.url.clone(), key.clone(), "k-1", json!({"name": "Other"})).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (400, Some("idempotency_key_reused")),
+        "{v}"
+    );
+    // Keys are per API key: another key's k-1 is its own.
+    let (s, replayed, v) = post(t.url.clone(), other_key.clone(), "k-1", body.clone()).await;
+    assert_eq!((s, replayed), (201, false), "{v}");
+    assert_ne!(v["lead"]["id"], first["lead"]["id"]);
+    // A failed request releases its key: fixed and sent again, it runs.
+    let (s, _, v) = post(t.url.clone(), key.clone(), "k-2", json!({"nmae": "typo"})).await;
+    assert_eq!(s, 400, "{v}");
+    let (s, replayed, v) = post(t.url.clone(), key.clone(), "k-2", json!({"name": "Fixed"})).await;
+    assert_eq!((s, replayed), (201, false), "{v}");
+    // Racing retries (through both processes on PostgreSQL): one lead.
+    let bases: Vec<String> = [Some(t.url.clone()), t.second.clone()]
+        .into_iter()
+        .flatten()
+        .collect();
+    let race = (0..6).map(|i| {
+        post(
+            bases[i % bases.len()].clone(),
+            key.clone(),
+            "k-race",
+            json!({"name": "Raced Rhubarb"}),
+        )
+    });
+    let answers = futures_util::future::join_all(race).await;
+    let mut ids = std::collections::BTreeSet::new();
+    for (s, _, v) in &answers {
+        match s {
+            201 => {
+                ids.insert(v["lead"]["id"].as_str().unwrap().to_string());
+            }
+            409 => assert_eq!(v["code"], "idempotency_in_progress", "{v}"),
+            _ => panic!("{s}: {v}"),
+        }
+    }
+    assert_eq!(ids.len(), 1, "{answers:?}");
+    let (s, v) = t
+        .api("GET", "/api/v1/leads?query=rhubarb", &key, None)
+        .await;
+    assert_eq!((s, v["total"].as_u64()), (200, Some(1)), "{v}");
+}

@@ -291,6 +291,7 @@ stories!(
     api_openapi_document_agrees_with_the_routes,
     api_concurrent_writes_all_land_once,
     api_contacts_and_tasks,
+    api_idempotency_key_creates_once,
 );
 
 /// An API key (`rpk_`, issued for a member) authenticates like a device token, with the
