@@ -147,10 +147,16 @@ pub struct ApiCaller {
 }
 
 impl ApiCaller {
-    /// A viewer may read only.
+    /// A viewer, or a key of scope `read`, may read only.
     pub(crate) fn may_write(&self) -> Answer<()> {
         if self.role == "viewer" {
             return Err(err("forbidden", "a viewer cannot change records"));
+        }
+        if self.auth.scope != "read_write" {
+            return Err(err(
+                "forbidden",
+                "this key's scope is read: it cannot change records",
+            ));
         }
         Ok(())
     }

@@ -289,6 +289,12 @@ async fn push(
     if role == "viewer" {
         return Err(fail(ErrorCode::Forbidden, "a viewer cannot change records"));
     }
+    if c.0.scope != "read_write" {
+        return Err(fail(
+            ErrorCode::Forbidden,
+            "this key's scope is read: it cannot change records",
+        ));
+    }
     let Json(req) = body.map_err(bad_json)?;
     let resp = st.db.push(&org.id, &c.0.user_id, &req, now_ms()).await?;
     if resp.last_seq > org.last_seq {

@@ -86,6 +86,9 @@ enum Admin {
         /// A label for the key (shown by `list-tokens`).
         #[arg(long, default_value = "api")]
         name: String,
+        /// `read` (every write refused) or `read_write`; the member's role applies on top.
+        #[arg(long, default_value = "read_write")]
+        scope: String,
     },
     /// Revokes a token by id (its open sockets close within seconds).
     RevokeToken { id: String },
@@ -239,7 +242,12 @@ async fn admin(db: &Db, cmd: Admin) -> Result<()> {
             let (_, secret) = db.issue_token(&user.id, "device", &device, now).await?;
             writeln!(out, "{secret}")?;
         }
-        Admin::CreateApiKey { org, email, name } => {
+        Admin::CreateApiKey {
+            org,
+            email,
+            name,
+            scope,
+        } => {
             let org = db.need_org(&org).await?;
             let (user, _) = db
                 .user_by_email(&email)
@@ -248,7 +256,7 @@ async fn admin(db: &Db, cmd: Admin) -> Result<()> {
             if db.role(&org.id, &user.id).await?.is_none() {
                 bail!("{email} is not a member of {}", org.name);
             }
-            let (_, secret) = db.issue_token(&user.id, "api", &name, now).await?;
+            let (_, secret) = db.issue_api_key(&user.id, &name, &scope, now).await?;
             writeln!(out, "{secret}")?;
         }
         Admin::RevokeToken { id } => {

@@ -142,6 +142,39 @@ pub(crate) async fn api_auth_roles_and_org_selection(t: T) {
         "a viewer's write changed the org"
     );
 
+    // A key of scope `read` reads, and cannot write here or push.
+    let (_, reader) =
+        t.db.issue_api_key(&u.id, "reader", "read", now())
+            .await
+            .unwrap();
+    assert_eq!(t.api("GET", &path, &reader, None).await.0, 200);
+    let (s, v) = t
+        .api("PATCH", &path, &reader, Some(json!({"name": "Nope"})))
+        .await;
+    assert_eq!((s, v["code"].as_str()), (403, Some("forbidden")), "{v}");
+    assert!(v["message"].as_str().unwrap().contains("scope"), "{v}");
+    let reg = t.register(&org, &reader, "script").await;
+    let (s, v) = t
+        .push(
+            &org,
+            &reader,
+            "script",
+            &reg.epoch,
+            vec![lead_op(1, &super::id(9), "Nope", 3)],
+        )
+        .await;
+    assert_eq!(s, 403, "{v}");
+    assert!(
+        t.db.issue_api_key(&u.id, "x", "admin", now())
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        t.last_seq(&org).await,
+        before,
+        "a read key's write changed the org"
+    );
+
     // A member of two orgs names one; the other org's lead is not found from here.
     let other = t.org("Globex").await;
     t.db.add_member(&other, "joe@acme.example", None, "member", None, now())

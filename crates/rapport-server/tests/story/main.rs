@@ -356,6 +356,27 @@ fn admin_create_api_key_prints_a_key_for_members_only() {
         listed.contains("zapier") && !listed.contains(key.trim()),
         "{listed}"
     );
+    let scoped = |scope: &str| {
+        run(&[
+            "create-api-key",
+            "--org",
+            "Acme",
+            "--email",
+            "joe@acme.example",
+            "--scope",
+            scope,
+        ])
+    };
+    let o = scoped("read");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .trim()
+            .starts_with("rpk_")
+    );
+    let o = scoped("everything");
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("scope"));
     run(&["create-org", "Other"]);
     let o = run(&[
         "create-api-key",
