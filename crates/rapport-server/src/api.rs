@@ -46,6 +46,7 @@ impl From<AppError> for ApiFail {
             "duplicate" | "rejected" | "conflict" => StatusCode::CONFLICT,
             "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
             "idempotency_in_progress" => StatusCode::CONFLICT,
+            "rate_limited" => StatusCode::TOO_MANY_REQUESTS,
             "bad_query"
             | "bad_input"
             | "bad_request"

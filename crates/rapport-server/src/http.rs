@@ -22,13 +22,28 @@ pub struct AppState {
     pub hub: Hub,
     /// The per-org replicas the public API reads and writes through.
     pub replicas: crate::replica::Replicas,
+    /// The public API's per-key rate limits.
+    pub limiter: std::sync::Arc<crate::ratelimit::RateLimiter>,
 }
 
 impl AppState {
     /// The state of one server process; its org replicas live under `replica_dir`.
     pub fn new(db: Db, hub: Hub, replica_dir: std::path::PathBuf) -> AppState {
         let replicas = crate::replica::Replicas::new(db.clone(), hub.clone(), replica_dir);
-        AppState { db, hub, replicas }
+        AppState {
+            db,
+            hub,
+            replicas,
+            limiter: std::sync::Arc::new(crate::ratelimit::RateLimiter::new(
+                crate::ratelimit::DEFAULT_RATE,
+            )),
+        }
+    }
+
+    /// The API's requests a second per key (0: no limit).
+    pub fn with_rate_limit(mut self, per_second: u32) -> AppState {
+        self.limiter = std::sync::Arc::new(crate::ratelimit::RateLimiter::new(per_second));
+        self
     }
 }
 
@@ -153,10 +168,15 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/orgs/{org}/bootstrap", get(bootstrap))
         .route("/v1/orgs/{org}/events", get(events))
         .merge(
-            crate::api::routes().layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                crate::idempotency::layer,
-            )),
+            crate::api::routes()
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    crate::idempotency::layer,
+                ))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    crate::ratelimit::layer,
+                )),
         )
         .fallback(|| async { fail(ErrorCode::NotFound, "no such route") })
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -11,6 +11,7 @@ pub mod hub;
 pub mod idempotency;
 pub mod openapi;
 pub mod postgres;
+pub mod ratelimit;
 pub mod replica;
 pub mod sqlite;
 

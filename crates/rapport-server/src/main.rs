@@ -23,6 +23,9 @@ struct Cli {
     /// system's temp dir. Each server process needs its own.
     #[arg(long, env = "RAPPORT_REPLICA_DIR")]
     replica_dir: Option<PathBuf>,
+    /// The public API's requests a second per key (bursts of twice that; 0: no limit).
+    #[arg(long, default_value_t = rapport_server::ratelimit::DEFAULT_RATE)]
+    api_rate_limit: u32,
     /// Where to listen.
     #[arg(long, default_value = "127.0.0.1:7700")]
     listen: String,
@@ -338,7 +341,9 @@ async fn serve(db: Db, cli: &Cli) -> Result<()> {
             std::env::temp_dir().join(format!("rapport-replicas-{}", std::process::id()))
         }
     };
-    let app = rapport_server::router(rapport_server::AppState::new(db, hub, replicas));
+    let state =
+        rapport_server::AppState::new(db, hub, replicas).with_rate_limit(cli.api_rate_limit);
+    let app = rapport_server::router(state);
     let listener =
         std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
     listener.set_nonblocking(true)?;

@@ -1315,3 +1315,43 @@ pub(crate) async fn api_idempotency_key_creates_once(t: T) {
         .await;
     assert_eq!((s, v["total"].as_u64()), (200, Some(1)), "{v}");
 }
+
+/// Per-key rate limits: a server at 2 requests a second per key lets a burst of 4 through,
+/// then answers `429 rate_limited` with `Retry-After`; another key has its own bucket, and the
+/// key works again after the wait.
+pub(crate) async fn api_rate_limit_per_key(t: T) {
+    let org = t.org("Acme").await;
+    let key = t.key(&org, "joe@acme.example", "member").await;
+    let other = t.key(&org, "ann@acme.example", "member").await;
+    let replicas = tempfile::tempdir().unwrap();
+    let state = AppState::new(
+        t.db.clone(),
+        rapport_server::hub_for(&t.db),
+        replicas.path().to_path_buf(),
+    )
+    .with_rate_limit(2);
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, rapport_server::router(state)).await });
+    let get = |key: String| {
+        let http = t.http.clone();
+        let url = format!("{base}/api/v1/leads");
+        async move { http.get(url).bearer_auth(key).send().await.unwrap() }
+    };
+    for _ in 0..4 {
+        assert_eq!(get(key.clone()).await.status().as_u16(), 200);
+    }
+    let r = get(key.clone()).await;
+    assert_eq!(r.status().as_u16(), 429);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&wait), "{wait}");
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["code"], "rate_limited");
+    assert_eq!(get(other.clone()).await.status().as_u16(), 200);
+    tokio::time::sleep(Duration::from_secs(wait)).await;
+    assert_eq!(get(key.clone()).await.status().as_u16(), 200);
+}

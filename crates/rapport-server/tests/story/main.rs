@@ -292,6 +292,7 @@ stories!(
     api_concurrent_writes_all_land_once,
     api_contacts_and_tasks,
     api_idempotency_key_creates_once,
+    api_rate_limit_per_key,
 );
 
 /// An API key (`rpk_`, issued for a member) authenticates like a device token, with the
