@@ -68,7 +68,12 @@ pub struct OrgRow {
 pub struct Auth {
     pub token_id: String,
     pub user_id: String,
+    /// `read` or `read_write` (an API key's scope; device tokens are `read_write`).
+    pub scope: String,
 }
+
+/// The scopes an API key can have.
+pub const SCOPES: [&str; 2] = ["read", "read_write"];
 
 /// The roles, from most to least powerful.
 pub const ROLES: [&str; 4] = ["owner", "admin", "member", "viewer"];
@@ -452,6 +457,37 @@ impl Db {
         Ok((id, secret))
     }
 
+    /// A personal API key (`rpk_…`) with a scope (`read` or `read_write`).
+    pub async fn issue_api_key(
+        &self,
+        user_id: &str,
+        name: &str,
+        scope: &str,
+        now: i64,
+    ) -> Result<(String, String)> {
+        if !SCOPES.contains(&scope) {
+            return Err(api(
+                ErrorCode::BadRequest,
+                format!("unknown scope `{scope}`; scopes are {}", SCOPES.join(", ")),
+            ));
+        }
+        let id = new_id();
+        let secret = new_secret("rpk_");
+        sqlx::query(
+            "INSERT INTO tokens (id, user_id, kind, name, hash, created_at, scope)
+             VALUES ($1, $2, 'api', $3, $4, $5, $6)",
+        )
+        .bind(&id)
+        .bind(user_id)
+        .bind(name)
+        .bind(token_hash(&secret))
+        .bind(now)
+        .bind(scope)
+        .execute(&self.pool)
+        .await?;
+        Ok((id, secret))
+    }
+
     /// Revokes a token; `false` when there is no such token.
     pub async fn revoke_token(&self, id: &str, now: i64) -> Result<bool> {
         let r =
@@ -495,15 +531,19 @@ impl Db {
 
     /// The live token with this secret.
     pub async fn authenticate(&self, secret: &str) -> Result<Option<Auth>> {
-        let r =
-            sqlx::query("SELECT id, user_id FROM tokens WHERE hash = $1 AND revoked_at IS NULL")
-                .bind(token_hash(secret))
-                .fetch_optional(&self.pool)
-                .await?;
+        let r = sqlx::query(
+            "SELECT id, user_id, scope FROM tokens WHERE hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(token_hash(secret))
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(match r {
             Some(r) => Some(Auth {
                 token_id: r.try_get("id")?,
                 user_id: r.try_get("user_id")?,
+                scope: r
+                    .try_get::<Option<String>, _>("scope")?
+                    .unwrap_or_else(|| "read_write".into()),
             }),
             None => None,
         })
@@ -589,6 +629,20 @@ impl Db {
         &self,
         org_id: &str,
         user_id: &str,
+        req: &PushRequest,
+        now: i64,
+    ) -> Result<PushResponse> {
+        self.push_as(org_id, user_id, user_id, req, now).await
+    }
+
+    /// A push from a client of `user_id` made on behalf of `actor` (the member an API
+    /// replica writes for): the client must be `user_id`'s, the changes are `actor`'s
+    /// (`updated_by`).
+    pub async fn push_as(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        actor: &str,
         req: &PushRequest,
         now: i64,
     ) -> Result<PushResponse> {
@@ -687,7 +741,7 @@ impl Db {
             revisions: &revisions,
             last_seq: org.last_seq,
             hlc: org.hlc,
-            user_id,
+            user_id: actor,
             now,
         })
         .map_err(DbError::Api)?;

@@ -20,6 +20,31 @@ use std::time::Duration;
 pub struct AppState {
     pub db: Db,
     pub hub: Hub,
+    /// The per-org replicas the public API reads and writes through.
+    pub replicas: crate::replica::Replicas,
+    /// The public API's per-key rate limits.
+    pub limiter: std::sync::Arc<crate::ratelimit::RateLimiter>,
+}
+
+impl AppState {
+    /// The state of one server process; its org replicas live under `replica_dir`.
+    pub fn new(db: Db, hub: Hub, replica_dir: std::path::PathBuf) -> AppState {
+        let replicas = crate::replica::Replicas::new(db.clone(), hub.clone(), replica_dir);
+        AppState {
+            db,
+            hub,
+            replicas,
+            limiter: std::sync::Arc::new(crate::ratelimit::RateLimiter::new(
+                crate::ratelimit::DEFAULT_RATE,
+            )),
+        }
+    }
+
+    /// The API's requests a second per key (0: no limit).
+    pub fn with_rate_limit(mut self, per_second: u32) -> AppState {
+        self.limiter = std::sync::Arc::new(crate::ratelimit::RateLimiter::new(per_second));
+        self
+    }
 }
 
 /// Milliseconds since the epoch.
@@ -142,6 +167,17 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/orgs/{org}/changes", get(changes))
         .route("/v1/orgs/{org}/bootstrap", get(bootstrap))
         .route("/v1/orgs/{org}/events", get(events))
+        .merge(
+            crate::api::routes()
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    crate::idempotency::layer,
+                ))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    crate::ratelimit::layer,
+                )),
+        )
         .fallback(|| async { fail(ErrorCode::NotFound, "no such route") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(RequestDecompressionLayer::new())
@@ -272,6 +308,12 @@ async fn push(
     let (org, role) = member_of(&st, &c, &org).await?;
     if role == "viewer" {
         return Err(fail(ErrorCode::Forbidden, "a viewer cannot change records"));
+    }
+    if c.0.scope != "read_write" {
+        return Err(fail(
+            ErrorCode::Forbidden,
+            "this key's scope is read: it cannot change records",
+        ));
     }
     let Json(req) = body.map_err(bad_json)?;
     let resp = st.db.push(&org.id, &c.0.user_id, &req, now_ms()).await?;

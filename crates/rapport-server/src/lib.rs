@@ -2,11 +2,17 @@
 //! bootstrap, event sockets with pokes and presence) over one storage layer on SQLite (the
 //! default) or PostgreSQL. The push rules are the pure planner in `engine`.
 
+pub mod api;
+pub mod api_records;
 pub mod db;
 pub mod engine;
 pub mod http;
 pub mod hub;
+pub mod idempotency;
+pub mod openapi;
 pub mod postgres;
+pub mod ratelimit;
+pub mod replica;
 pub mod sqlite;
 
 pub use db::{Backend, Db, DbError, OrgRow};

@@ -18,6 +18,14 @@ struct Cli {
     /// A PostgreSQL URL (postgres://…) instead of `--data`.
     #[arg(long, global = true, env = "RAPPORT_DATABASE_URL")]
     database_url: Option<String>,
+    /// Where the public API keeps its per-org replicas (store + search index). Default:
+    /// `<data>/replicas` with `--data`; with PostgreSQL a directory of this process under the
+    /// system's temp dir. Each server process needs its own.
+    #[arg(long, env = "RAPPORT_REPLICA_DIR")]
+    replica_dir: Option<PathBuf>,
+    /// The public API's requests a second per key (bursts of twice that; 0: no limit).
+    #[arg(long, default_value_t = rapport_server::ratelimit::DEFAULT_RATE)]
+    api_rate_limit: u32,
     /// Where to listen.
     #[arg(long, default_value = "127.0.0.1:7700")]
     listen: String,
@@ -70,6 +78,20 @@ enum Admin {
         email: String,
         #[arg(long)]
         device: String,
+    },
+    /// Issues a personal API key (`rpk_…`, 256-bit, stored hashed) for a member of the org;
+    /// prints it once. The key acts with the member's role in that org.
+    CreateApiKey {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        email: String,
+        /// A label for the key (shown by `list-tokens`).
+        #[arg(long, default_value = "api")]
+        name: String,
+        /// `read` (every write refused) or `read_write`; the member's role applies on top.
+        #[arg(long, default_value = "read_write")]
+        scope: String,
     },
     /// Revokes a token by id (its open sockets close within seconds).
     RevokeToken { id: String },
@@ -223,6 +245,23 @@ async fn admin(db: &Db, cmd: Admin) -> Result<()> {
             let (_, secret) = db.issue_token(&user.id, "device", &device, now).await?;
             writeln!(out, "{secret}")?;
         }
+        Admin::CreateApiKey {
+            org,
+            email,
+            name,
+            scope,
+        } => {
+            let org = db.need_org(&org).await?;
+            let (user, _) = db
+                .user_by_email(&email)
+                .await?
+                .with_context(|| format!("no user `{email}`"))?;
+            if db.role(&org.id, &user.id).await?.is_none() {
+                bail!("{email} is not a member of {}", org.name);
+            }
+            let (_, secret) = db.issue_api_key(&user.id, &name, &scope, now).await?;
+            writeln!(out, "{secret}")?;
+        }
         Admin::RevokeToken { id } => {
             if !db.revoke_token(&id, now).await? {
                 bail!("no token `{id}`");
@@ -295,7 +334,16 @@ async fn serve(db: Db, cli: &Cli) -> Result<()> {
         );
     }
     let hub = rapport_server::hub_for(&db);
-    let app = rapport_server::router(rapport_server::AppState { db, hub });
+    let replicas = match (&cli.replica_dir, &cli.data) {
+        (Some(d), _) => d.clone(),
+        (None, Some(data)) => data.join("replicas"),
+        (None, None) => {
+            std::env::temp_dir().join(format!("rapport-replicas-{}", std::process::id()))
+        }
+    };
+    let state =
+        rapport_server::AppState::new(db, hub, replicas).with_rate_limit(cli.api_rate_limit);
+    let app = rapport_server::router(state);
     let listener =
         std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
     listener.set_nonblocking(true)?;

@@ -3,7 +3,10 @@
 //! Sign-in and a round trip, retries/forks/gaps/skew, roles and isolation, bad input, a
 //! gap-free sequence under concurrent pushes, and pokes across server processes.
 
+mod api;
 mod pg;
+
+use api::*;
 
 use futures_util::{SinkExt, StreamExt};
 use rapport_core::{Hlc, NodeId};
@@ -22,15 +25,18 @@ struct T {
     /// A second server process's view of the same database (PostgreSQL only).
     second: Option<String>,
     _dir: Option<tempfile::TempDir>,
+    /// Each server process's replica directory.
+    _replicas: Vec<tempfile::TempDir>,
 }
 
-async fn serve(db: Db) -> String {
+async fn serve(db: Db) -> (String, tempfile::TempDir) {
     let hub = rapport_server::hub_for(&db);
-    let app = rapport_server::router(AppState { db, hub });
+    let replicas = tempfile::tempdir().unwrap();
+    let app = rapport_server::router(AppState::new(db, hub, replicas.path().to_path_buf()));
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", l.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(l, app).await });
-    url
+    (url, replicas)
 }
 
 impl T {
@@ -47,9 +53,14 @@ impl T {
         let second = serve(other).await;
         T::with(db, Some(second), None).await
     }
-    async fn with(db: Db, second: Option<String>, dir: Option<tempfile::TempDir>) -> T {
+    async fn with(
+        db: Db,
+        second: Option<(String, tempfile::TempDir)>,
+        dir: Option<tempfile::TempDir>,
+    ) -> T {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let url = serve(db.clone()).await;
+        let (url, replicas) = serve(db.clone()).await;
+        let (second, other) = second.unzip();
         T {
             db,
             url,
@@ -57,6 +68,7 @@ impl T {
             http: reqwest::Client::builder().no_zstd().build().unwrap(),
             second,
             _dir: dir,
+            _replicas: [Some(replicas), other].into_iter().flatten().collect(),
         }
     }
     async fn org(&self, name: &str) -> OrgRow {
@@ -269,7 +281,113 @@ stories!(
     bad_input_is_refused_and_nothing_is_written,
     concurrent_pushes_get_one_gap_free_sequence,
     pokes_reach_sockets_of_every_server_process,
+    api_keys_authenticate_with_the_role_and_are_revocable,
+    api_auth_roles_and_org_selection,
+    api_leads_create_read_update_delete,
+    api_bad_input_is_refused_and_nothing_is_written,
+    api_search_with_the_query_language,
+    api_writes_are_changes_of_the_org_sequence,
+    api_writes_reach_a_syncing_client_store,
+    api_openapi_document_agrees_with_the_routes,
+    api_concurrent_writes_all_land_once,
+    api_contacts_and_tasks,
+    api_idempotency_key_creates_once,
+    api_rate_limit_per_key,
 );
+
+/// An API key (`rpk_`, issued for a member) authenticates like a device token, with the
+/// member's role; a revoked or unknown key is 401.
+async fn api_keys_authenticate_with_the_role_and_are_revocable(t: T) {
+    let org = t.org("Acme").await;
+    let u =
+        t.db.add_member(&org, "viewer@acme.example", None, "viewer", None, now())
+            .await
+            .unwrap();
+    let (kid, key) =
+        t.db.issue_token(&u.id, "api", "script", now())
+            .await
+            .unwrap();
+    assert!(key.starts_with("rpk_"), "{key}");
+    let (s, me) = t.call("GET", "/v1/me", Some(&key), None).await;
+    assert_eq!(s, 200, "{me}");
+    assert_eq!(me["orgs"][0]["role"], "viewer");
+    let toks = t.db.tokens_of(&u.id).await.unwrap();
+    assert_eq!((toks.len(), toks[0].kind.as_str()), (1, "api"));
+    assert!(t.db.revoke_token(&kid, now()).await.unwrap());
+    let (s, _) = t.call("GET", "/v1/me", Some(&key), None).await;
+    assert_eq!(s, 401);
+    let (s, _) = t.call("GET", "/v1/me", Some("rpk_not-a-key"), None).await;
+    assert_eq!(s, 401);
+}
+
+/// `admin create-api-key` prints an `rpk_` key once for a member, and refuses a non-member.
+#[test]
+fn admin_create_api_key_prints_a_key_for_members_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_rapport-server"))
+            .arg("--data")
+            .arg(dir.path())
+            .arg("admin")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["create-org", "Acme"]).status.success());
+    let o = run(&["add-user", "--org", "Acme", "--email", "joe@acme.example"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&[
+        "create-api-key",
+        "--org",
+        "Acme",
+        "--email",
+        "joe@acme.example",
+        "--name",
+        "zapier",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let key = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        key.trim().starts_with("rpk_") && key.trim().len() > 40,
+        "{key}"
+    );
+    let o = run(&["list-tokens", "--email", "joe@acme.example"]);
+    let listed = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        listed.contains("zapier") && !listed.contains(key.trim()),
+        "{listed}"
+    );
+    let scoped = |scope: &str| {
+        run(&[
+            "create-api-key",
+            "--org",
+            "Acme",
+            "--email",
+            "joe@acme.example",
+            "--scope",
+            scope,
+        ])
+    };
+    let o = scoped("read");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .trim()
+            .starts_with("rpk_")
+    );
+    let o = scoped("everything");
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("scope"));
+    run(&["create-org", "Other"]);
+    let o = run(&[
+        "create-api-key",
+        "--org",
+        "Other",
+        "--email",
+        "joe@acme.example",
+    ]);
+    assert!(!o.status.success());
+}
 
 async fn sign_in_push_pull_and_bootstrap_round_trip(t: T) {
     let org = t.org("Acme").await;
