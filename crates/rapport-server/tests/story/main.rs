@@ -4,9 +4,13 @@
 //! gap-free sequence under concurrent pushes, and pokes across server processes.
 
 mod api;
+mod api_records;
+mod api_sync;
 mod pg;
 
 use api::*;
+use api_records::*;
+use api_sync::*;
 
 use futures_util::{SinkExt, StreamExt};
 use rapport_core::{Hlc, NodeId};
