@@ -255,7 +255,11 @@ pub(super) async fn import_with_index(
         cap: opts.max_record_bytes,
         rules,
         skip: run.cp.rows_done as u64,
-        expect_byte: resume.as_ref().map(|c| c.byte_offset as u64),
+        // A checkpoint that committed no row holds byte 0, not where the first row starts.
+        expect_byte: resume
+            .as_ref()
+            .filter(|c| c.rows_done > 0)
+            .map(|c| c.byte_offset as u64),
         chunk_rows: opts.chunk_rows.max(1),
         cancel: cancel.clone(),
     };

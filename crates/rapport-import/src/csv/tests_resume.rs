@@ -220,3 +220,52 @@ async fn the_match_table_is_a_function_of_the_store() {
         assert!(ended.snapshot() == loaded.snapshot(), "{}", path.display());
     }
 }
+
+/// Fails on the old code ("row 0 is no longer at byte 0"): a run stopped after it saved its
+/// checkpoint but before its first chunk committed (as a kill in the first second leaves it)
+/// resumes from the start instead of calling the unchanged file changed.
+#[tokio::test]
+async fn an_import_stopped_before_its_first_chunk_resumes_from_the_start() {
+    let t0 = chrono::Utc::now();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("switchboard.csv");
+    generate_switchboard_csv(&path, 50).unwrap();
+    let clean = store(&dir, "clean.db").await;
+    import(&clean, &path, CsvImportOptions::default())
+        .await
+        .unwrap();
+    let want = comparable_export(&export(&clean).await, t0);
+    let s = store(&dir, "s.db").await;
+    let stopped = import_csv(
+        &s,
+        &path,
+        None,
+        &CsvImportOptions::default(),
+        &|_| {},
+        Arc::new(AtomicBool::new(true)),
+    )
+    .await
+    .unwrap();
+    assert!(stopped.cancelled);
+    assert_eq!(stopped.rows_done, 0, "nothing committed");
+    let resumed = import(
+        &s,
+        &path,
+        CsvImportOptions {
+            resume: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        resumed
+            .notice
+            .as_deref()
+            .unwrap_or_default()
+            .contains("committed nothing"),
+        "{:?}",
+        resumed.notice
+    );
+    assert_eq!(comparable_export(&export(&s).await, t0), want);
+}
