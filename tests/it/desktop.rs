@@ -25,6 +25,7 @@ const NOTE: &str =
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_note_typed_just_before_kill_minus_nine_survives() -> Result<()> {
+    let _machine = machine().await;
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("e2e.db");
     let app = bin("rapport-desktop")?;
@@ -72,6 +73,17 @@ async fn a_note_typed_just_before_kill_minus_nine_survives() -> Result<()> {
     let editor = wait_css(&c, "[data-testid=note-editor]", 10).await?;
     editor.click().await?;
     editor.send_keys(NOTE).await?;
+    // WebKitWebDriver may answer before the page has handled every key: the window counts
+    // from the moment the editor holds the whole note (the last keystroke the app saw).
+    eventually(10, "the typed note in the editor", || async {
+        Ok(c.execute(
+            "return document.querySelector('[data-testid=note-editor]').value",
+            vec![],
+        )
+        .await?
+            == serde_json::json!(NOTE))
+    })
+    .await?;
     let typed = Instant::now();
     tokio::time::sleep(Duration::from_millis(600)).await;
     let pids = app_pids(&db);
@@ -103,6 +115,7 @@ async fn a_note_typed_just_before_kill_minus_nine_survives() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_writes_show_up_live_and_notes_render_safely() -> Result<()> {
+    let _machine = machine().await;
     let demo = open_demo(2000).await?;
     let (c, db) = (demo.client.clone(), demo.db.clone());
     assert_eq!(text(&c, "[data-testid=lead-count]").await?, "2000");

@@ -86,6 +86,7 @@ async fn the_import_wizard_previews_maps_and_imports_a_csv() -> Result<()> {
 /// are found.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_import_marks_open_search_results_as_partial() -> Result<()> {
+    let _machine = machine().await;
     let demo = open_demo(50).await?;
     let c = demo.client.clone();
     let csv = demo.dir.path().join("big.csv");
@@ -133,6 +134,7 @@ async fn a_large_import_marks_open_search_results_as_partial() -> Result<()> {
 /// with `--resume`, it exports the same leads. Fails on the old code (10,002–17,504 leads).
 #[test]
 fn a_cli_import_killed_at_random_moments_resumes_to_the_uninterrupted_result() -> Result<()> {
+    let _machine = machine_blocking();
     let t0 = chrono::Utc::now();
     let dir = tempfile::tempdir()?;
     let csv = dir.path().join("switchboard.csv");

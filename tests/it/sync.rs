@@ -5,8 +5,8 @@
 //! and answers lost after the server committed, lose and double nothing; bad sign-ins are a
 //! clear message with the store untouched.
 
-use rapport_tests::rapport;
 use rapport_tests::team::{Proxy, TeamServer, lead_export, login, sync_until_done};
+use rapport_tests::{machine_blocking, rapport};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -152,6 +152,7 @@ fn two_stores_converge_through_the_server_field_by_field() {
 
 #[test]
 fn a_watching_client_gets_a_coworkers_change_within_a_second() {
+    let _machine = machine_blocking();
     let t = team();
     let a = t.join("sally", false);
     let b = t.join("joe", true);
@@ -281,6 +282,7 @@ fn notes_edited_offline_merge_cleanly_or_keep_both_texts() {
 
 #[test]
 fn the_server_killed_mid_push_and_mid_bootstrap_loses_and_doubles_nothing() {
+    let _machine = machine_blocking();
     let mut t = team();
     let a = t.join("sally", false);
     // About 110k records.

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 /// page as "joe called just now", and dialling asks first; Sally's note reaches Joe's store.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_coworkers_call_shows_on_the_open_lead_before_you_dial() -> Result<()> {
+    let _machine = machine().await;
     let dir = tempfile::tempdir()?;
     let server = team::TeamServer::start(&dir.path().join("server"))?;
     server.org(

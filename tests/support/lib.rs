@@ -252,6 +252,21 @@ pub async fn open_demo(leads: u64) -> Result<DemoApp> {
     })
 }
 
+/// The two cores to one test: a test whose outcome depends on timing (a kill within the
+/// autosave window) and a test that loads both cores for minutes (imports killed and resumed)
+/// each hold this, so the heavy one never starves the timed one.
+static MACHINE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Takes the machine (see `MACHINE`) from an async test.
+pub async fn machine() -> tokio::sync::MutexGuard<'static, ()> {
+    MACHINE.lock().await
+}
+
+/// Takes the machine (see `MACHINE`) from a blocking test.
+pub fn machine_blocking() -> tokio::sync::MutexGuard<'static, ()> {
+    MACHINE.blocking_lock()
+}
+
 /// Waits for an element by CSS selector.
 pub async fn wait_css(c: &Client, css: &str, secs: u64) -> Result<fantoccini::elements::Element> {
     c.wait()
