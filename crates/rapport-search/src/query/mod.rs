@@ -22,7 +22,8 @@
 //! Without scores: numeric conditions ANDed with a kind are checked in batches against
 //! the fast fields ([`FilterQuery`]; a field only that kind holds is scanned for the
 //! candidates instead), a custom range reads the cached pairs, and a one-word prefix is
-//! the prefix alone. When scores are needed, the plain tantivy form runs instead, so
+//! the prefix alone (a one-word prefix is a range of the term dictionary, however many words
+//! it spans; a phrase's last word likewise, [`phrase`]). When scores are needed, the plain tantivy form runs instead, so
 //! relevance is unchanged.
 //!
 //! Files: this one turns plan nodes into queries; `join` holds the block-join queries,
@@ -37,8 +38,8 @@ use tantivy::columnar::{Column, ColumnIndex, ColumnType, MonotonicallyMappableTo
 use tantivy::index::SegmentId;
 use tantivy::query::{
     AllQuery, BitSetDocSet, BooleanQuery, BoostQuery, ConstScorer, EmptyQuery, EmptyScorer,
-    EnableScoring, Explanation, InvertedIndexRangeQuery, Occur, PhrasePrefixQuery, PhraseQuery,
-    Query, RangeQuery, Scorer, TermQuery, Weight,
+    EnableScoring, Explanation, InvertedIndexRangeQuery, Occur, PhraseQuery, Query, RangeQuery,
+    Scorer, TermQuery, Weight,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{
@@ -57,6 +58,7 @@ use crate::words::MARK;
 mod cache;
 mod filter;
 mod join;
+mod phrase;
 
 pub use cache::SegmentCache;
 use cache::*;
@@ -70,12 +72,6 @@ pub struct Builder<'a> {
 }
 
 type Q = Box<dyn Query>;
-
-/// How many words a phrase's last (prefix) word may expand to, per segment. tantivy
-/// allocates this up front, so it stays bounded. A single word has no limit: it is a
-/// range of the term dictionary ([`prefix_query`]), never a `PhrasePrefixQuery` (whose
-/// one-term form stops after its `max_expansions` words, 50 by default).
-const MAX_EXPANSIONS: u32 = 2_000;
 
 /// The activity fields that are part of a lead's free text (see [`Builder::lead_text`]):
 /// notes' `title` and `body`, calls' `note`, emails' `subject` and `body`, meetings'
@@ -538,11 +534,7 @@ impl Builder<'_> {
                     unscored: prefix,
                 })
             }
-            (_, true) => {
-                let mut q = PhrasePrefixQuery::new(terms);
-                q.set_max_expansions(MAX_EXPANSIONS);
-                Box::new(q)
-            }
+            (_, true) => phrase::phrase_prefix(terms),
         }
     }
 }

@@ -874,3 +874,65 @@ fn short_prefixes_agree_with_the_evaluator_over_a_large_store() {
     assert!(a.total > 300, "email:a: {}", a.total);
     drop(store);
 }
+
+/// Fails on the old code (2,000 of 2,600): the last word of a phrase matches every word it is
+/// a prefix of, however many there are in a segment. `description:acme.q` is the phrase
+/// `acme q…`, whose last word here starts 5,200 distinct words (two per lead, `qaaa` …
+/// `qhur`); a few leads whose `q…` words do not follow `acme` must not match.
+#[test]
+fn a_phrase_prefix_matches_all_its_words_however_many() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let word = |n: u64| {
+        let l = |k: u64| char::from(b'a' + (k % 26) as u8);
+        format!("q{}{}{}", l(n / 676), l(n / 26), l(n))
+    };
+    let mut bundles: Vec<LeadBundle> = (0..2_600)
+        .map(|n| {
+            let mut b = lead(n, &format!("Lead {n}"));
+            b.lead.description = Some(format!("acme.{} acme.{}", word(2 * n), word(2 * n + 1)));
+            b
+        })
+        .collect();
+    for n in 2_600..2_650 {
+        let mut b = lead(n, &format!("Other {n}"));
+        b.lead.description = Some(format!("acme.zz.{}", word(2 * n)));
+        bundles.push(b);
+    }
+    // The independent answer: leads with a description word `acme.` + a word starting with
+    // `p`, or (for `zz`) `acme.zz.` + one.
+    let want = |after: &str, p: &str| -> u64 {
+        bundles
+            .iter()
+            .filter(|b| {
+                let d = b.lead.description.as_deref().unwrap_or_default();
+                d.split(' ').any(|w| {
+                    w.strip_prefix(after)
+                        .is_some_and(|rest| !rest.contains('.') && rest.starts_with(p))
+                })
+            })
+            .count() as u64
+    };
+    let cases = [
+        ("description:acme.q", want("acme.", "q")),
+        ("acme.q", want("acme.", "q")),
+        ("description:acme.qd", want("acme.", "qd")),
+        ("description:acme.zz.q", want("acme.zz.", "q")),
+    ];
+    assert_eq!(cases[0].1, 2_600);
+    assert_eq!(cases[3].1, 50);
+    let dir = tempfile::tempdir().unwrap();
+    let (store, index) = rt.block_on(async {
+        let store = store(&dir, &[], &[], bundles.clone()).await;
+        let index = index(&store).await;
+        (store, index)
+    });
+    for (q, want) in cases {
+        let hits = rt.block_on(index.search(q, clock(), 0, 10_000)).unwrap();
+        assert_eq!(hits.total, want, "{q}");
+        assert_eq!(hits.rows.len() as u64, want, "{q}");
+    }
+    drop(store);
+}
