@@ -22,12 +22,14 @@
 //! Without scores: numeric conditions ANDed with a kind are checked in batches against
 //! the fast fields ([`FilterQuery`]; a field only that kind holds is scanned for the
 //! candidates instead), a custom range reads the cached pairs, and a one-word prefix is
-//! the prefix alone (a one-word prefix is a range of the term dictionary, however many words
-//! it spans; a phrase's last word likewise, [`phrase`]). When scores are needed, the plain tantivy form runs instead, so
-//! relevance is unchanged.
+//! the prefix alone. When scores are needed, the plain tantivy form runs instead, so
+//! relevance is unchanged. A prefix, alone or as a phrase's last word, matches every word
+//! it starts, however many: a range of the term dictionary, or a phrase prefix whose limit
+//! is the real count of those words ([`phrase`]).
 //!
 //! Files: this one turns plan nodes into queries; `join` holds the block-join queries,
-//! `cache` the per-segment cache and its doc sets, `filter` the fast-field filters.
+//! `cache` the per-segment cache and its doc sets, `filter` the fast-field filters,
+//! `phrase` the uncapped phrase prefix.
 
 use std::collections::{HashMap, HashSet};
 use std::ops::{Bound, RangeBounds};
