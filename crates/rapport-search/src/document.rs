@@ -26,9 +26,10 @@ use tantivy::schema::{Field, OwnedValue};
 use tantivy::tokenizer::{PreTokenizedString, Token};
 
 use crate::schema::{
-    Fields, SEP, custom_key, digits, exact_term, exact_term_of_raw, has_words, list_position, norm,
-    ordered_hex, slice_hash, tokens,
+    Fields, SEP, SHORT_PREFIX, custom_key, digits, exact_term, exact_term_of_raw, has_words,
+    list_position, norm, ordered_hex, short_prefix_term, slice_hash, tokens,
 };
+use crate::words::for_each_word;
 
 /// Users by id, for owner / assignee names.
 pub type Users = HashMap<Id, User>;
@@ -111,6 +112,8 @@ struct Doc<'a> {
     /// keys by name (a key is worth one term per document, however many values it has).
     present_bits: u64,
     present_other: Vec<String>,
+    /// `short` terms already added (one per prefix and field is enough).
+    short: std::collections::HashSet<String>,
 }
 
 impl<'a> Doc<'a> {
@@ -135,14 +138,37 @@ impl<'a> Doc<'a> {
             buf: String::new(),
             present_bits: 0,
             present_other: Vec::new(),
+            short: Default::default(),
         }
+    }
+
+    /// `text` as words of the text field `field`, with the `short` terms of its words'
+    /// first one and two characters.
+    fn words(&mut self, field: Field, text: &str) {
+        self.doc.add_text(field, text);
+        let (doc, short, mut buf) = (
+            &mut self.doc,
+            &mut self.short,
+            std::mem::take(&mut self.buf),
+        );
+        let f = self.f.short;
+        for_each_word(text, |w| {
+            for (i, c) in w.char_indices().take(SHORT_PREFIX) {
+                short_prefix_term(&mut buf, field, &w[..i + c.len_utf8()]);
+                if !short.contains(buf.as_str()) {
+                    doc.add_text(f, &buf);
+                    short.insert(buf.clone());
+                }
+            }
+        });
+        self.buf = buf;
     }
 
     /// Free text of the record (kept only by kinds that have an `all` field). Values are
     /// added as they come: their order is the `all` field's position order.
     fn all(&mut self, text: &str) {
         if self.keep_all {
-            self.doc.add_text(self.f.all, text);
+            self.words(self.f.all, text);
         }
     }
 
@@ -173,7 +199,7 @@ impl<'a> Doc<'a> {
         if value.trim().is_empty() {
             return;
         }
-        self.doc.add_text(self.field(field), value);
+        self.words(self.field(field), value);
         if in_all {
             self.all(value);
         }
@@ -201,7 +227,7 @@ impl<'a> Doc<'a> {
             return;
         }
         let joined = variants.join(" ");
-        self.doc.add_text(self.field(field), &joined);
+        self.words(self.field(field), &joined);
         // Digits are words, unless too long to be indexed.
         if variants.iter().all(|v| !has_words(v)) {
             self.present(field);
@@ -238,10 +264,10 @@ impl<'a> Doc<'a> {
         self.buf = buf;
         let mut words = false;
         if let Some(u) = users.get(&id) {
-            self.doc.add_text(self.field(field), &u.name);
+            self.words(self.field(field), &u.name);
             words = has_words(&u.name);
             if let Some(e) = &u.email {
-                self.doc.add_text(self.field(field), e);
+                self.words(self.field(field), e);
                 words = words || has_words(e);
             }
         }

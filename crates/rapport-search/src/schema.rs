@@ -13,7 +13,7 @@ use crate::words::{Words, for_each_word};
 
 /// Bumped whenever the schema or what documents contain changes: an index with another
 /// version is rebuilt at open.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// The name the folding analyzer is registered under.
 pub const TOKENIZER: &str = "rapport";
@@ -121,6 +121,9 @@ pub struct Fields {
     pub custom_num: Field,
     /// `{key: value}` per custom field, fast only: the values `sort:custom.X` reads.
     pub custom_sort: Field,
+    /// [`short_prefix_term`]s: the first one and two letters of every word of a text
+    /// field, so a one- or two-letter prefix is one posting list, not thousands.
+    pub short: Field,
 }
 
 impl Fields {
@@ -158,6 +161,7 @@ impl Fields {
         let custom_num = b.add_text_field("custom_num", STRING);
         let custom_sort =
             b.add_json_field("custom_sort", JsonObjectOptions::default().set_fast("raw"));
+        let short = b.add_text_field("short", STRING);
         let schema = b.build();
         let all = schema
             .get_field("all")
@@ -176,6 +180,7 @@ impl Fields {
             present,
             custom_num,
             custom_sort,
+            short,
         }
     }
 
@@ -264,6 +269,18 @@ pub fn analyzer() -> TextAnalyzer {
 /// The analyzer of the marked fields ([`is_marked`]): the same words, each value between two marks.
 pub fn marked_analyzer() -> TextAnalyzer {
     TextAnalyzer::from(Words::marked())
+}
+
+/// The longest prefix (in characters) a word has a [`short_prefix_term`] for.
+pub const SHORT_PREFIX: usize = 2;
+
+/// The `short` term of the words of `field` that start with `prefix` (one or two
+/// characters, see [`SHORT_PREFIX`]): `{field id}\u{1}{prefix}`. The document builder and
+/// the query both make it here.
+pub fn short_prefix_term(out: &mut String, field: Field, prefix: &str) {
+    use std::fmt::Write as _;
+    out.clear();
+    let _ = write!(out, "{}{SEP}{prefix}", field.field_id());
 }
 
 /// The tokens of `text` as the index sees them.

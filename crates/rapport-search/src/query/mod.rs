@@ -39,9 +39,9 @@ use tantivy::columnar::column_index::{MultiValueIndex, OptionalIndex};
 use tantivy::columnar::{Column, ColumnIndex, ColumnType, MonotonicallyMappableToU64};
 use tantivy::index::SegmentId;
 use tantivy::query::{
-    AllQuery, BitSetDocSet, BooleanQuery, BoostQuery, ConstScorer, EmptyQuery, EmptyScorer,
-    EnableScoring, Explanation, InvertedIndexRangeQuery, Occur, PhraseQuery, Query, RangeQuery,
-    Scorer, TermQuery, Weight,
+    AllQuery, BitSetDocSet, BooleanQuery, BoostQuery, ConstScoreQuery, ConstScorer, EmptyQuery,
+    EmptyScorer, EnableScoring, Explanation, InvertedIndexRangeQuery, Occur, PhraseQuery, Query,
+    RangeQuery, Scorer, TermQuery, Weight,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{
@@ -52,8 +52,8 @@ use tantivy::{
 use crate::document::child_text_fields;
 use crate::plan::Node;
 use crate::schema::{
-    F64_FIELDS, Fields, I64_FIELDS, PHONE_FIELDS, SEP, TEXT_FIELDS, exact_term, is_marked,
-    ordered_hex,
+    F64_FIELDS, Fields, I64_FIELDS, PHONE_FIELDS, SEP, SHORT_PREFIX, TEXT_FIELDS, exact_term,
+    is_marked, ordered_hex, short_prefix_term,
 };
 use crate::words::MARK;
 
@@ -525,7 +525,17 @@ impl Builder<'_> {
             (_, false) => Box::new(PhraseQuery::new(terms)),
             (1, true) => {
                 let exact: Q = Box::new(BoostQuery::new(term_query(terms[0].clone()), 2.0));
-                let prefix = prefix_query(&terms[0]);
+                let prefix = if tokens[0].chars().count() <= SHORT_PREFIX {
+                    // One posting list (scored like the range: a constant 1).
+                    let mut text = String::new();
+                    short_prefix_term(&mut text, field, &tokens[0]);
+                    Box::new(ConstScoreQuery::new(
+                        filter_query(Term::from_field_text(self.f.short, &text)),
+                        1.0,
+                    ))
+                } else {
+                    prefix_query(&terms[0])
+                };
                 // The word itself is one of the words it is a prefix of: without scores,
                 // the prefix alone matches the same documents.
                 Box::new(Scored {
