@@ -31,6 +31,9 @@ use crate::schema::{
 };
 use crate::words::for_each_word;
 
+// `Doc::words` keys a document's `short` terms by at most two characters.
+const _: () = assert!(SHORT_PREFIX == 2);
+
 /// Users by id, for owner / assignee names.
 pub type Users = HashMap<Id, User>;
 
@@ -113,7 +116,7 @@ struct Doc<'a> {
     present_bits: u64,
     present_other: Vec<String>,
     /// `short` terms already added (one per prefix and field is enough).
-    short: std::collections::HashSet<String>,
+    short: std::collections::HashSet<u64>,
 }
 
 impl<'a> Doc<'a> {
@@ -143,7 +146,8 @@ impl<'a> Doc<'a> {
     }
 
     /// `text` as words of the text field `field`, with the `short` terms of its words'
-    /// first one and two characters.
+    /// first one and two characters (each made once per document: the set holds them as
+    /// `field << 48 | first char << 24 | second char + 1`, 0 for none).
     fn words(&mut self, field: Field, text: &str) {
         self.doc.add_text(field, text);
         let (doc, short, mut buf) = (
@@ -152,12 +156,18 @@ impl<'a> Doc<'a> {
             std::mem::take(&mut self.buf),
         );
         let f = self.f.short;
+        let fid = u64::from(field.field_id()) << 48;
         for_each_word(text, |w| {
-            for (i, c) in w.char_indices().take(SHORT_PREFIX) {
-                short_prefix_term(&mut buf, field, &w[..i + c.len_utf8()]);
-                if !short.contains(buf.as_str()) {
+            let mut key = fid;
+            for (n, (i, c)) in w.char_indices().take(SHORT_PREFIX).enumerate() {
+                key |= if n == 0 {
+                    u64::from(c) << 24
+                } else {
+                    u64::from(c) + 1
+                };
+                if short.insert(key) {
+                    short_prefix_term(&mut buf, field, &w[..i + c.len_utf8()]);
                     doc.add_text(f, &buf);
-                    short.insert(buf.clone());
                 }
             }
         });
